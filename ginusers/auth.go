@@ -1,0 +1,200 @@
+package ginusers
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+)
+
+// Transport carries a token between client and server: where a request's
+// token is read from and how login and logout answer. Implementations must
+// be safe for concurrent use.
+type Transport interface {
+	// Token returns the request's token, or "" when there is none. A
+	// malformed header counts as none: it is never an error.
+	Token(r *http.Request) string
+	// LoginResponse prepares the answer to a successful login carrying
+	// token. It may set headers (cookies) on c; it returns the status and
+	// the JSON body to write, nil for none. Nothing is written yet, so
+	// login hooks can still add headers.
+	LoginResponse(c *gin.Context, token string) (status int, body any)
+	// LogoutResponse prepares the answer to a logout the same way.
+	LogoutResponse(c *gin.Context) (status int, body any)
+	// Scheme returns the authentication scheme to announce in
+	// WWW-Authenticate on 401 answers ("Bearer"), or "" for none.
+	Scheme() string
+}
+
+// TokenInfo is what a [Strategy] learns from a valid token.
+type TokenInfo struct {
+	// UserID is the id of the user the token was issued to.
+	UserID string
+	// IssuedAt is when the token was issued; zero if unknown.
+	IssuedAt time.Time
+}
+
+// Strategy makes and checks tokens. Implementations must be safe for
+// concurrent use.
+type Strategy interface {
+	// WriteToken issues a new token for the user with the given id.
+	WriteToken(ctx context.Context, userID string) (string, error)
+	// ReadToken checks token and returns whose it is. An invalid, expired
+	// or revoked token returns an error wrapping [ErrInvalidToken]; any other
+	// error is a failure of the strategy itself (its store is down).
+	ReadToken(ctx context.Context, token string) (TokenInfo, error)
+	// DestroyToken revokes token. A strategy that cannot revoke returns an
+	// error wrapping [ErrNotSupported]; destroying an unknown token is not
+	// an error.
+	DestroyToken(ctx context.Context, token string) error
+}
+
+// Backend is a named pair of a [Transport] and a [Strategy]: one way to log
+// in. A [Manager] tries its backends in order on every request, and the
+// first one that yields a user wins. Its login and logout routes live under
+// /auth/<name> when mounted by [Routes].
+type Backend struct {
+	name      string
+	transport Transport
+	strategy  Strategy
+}
+
+// NewBackend returns a backend. name identifies it in paths; [New] refuses
+// two backends whose names are equal once reduced to letters, digits and
+// underscores (as fastapi-users does).
+func NewBackend(name string, t Transport, s Strategy) *Backend {
+	return &Backend{name: name, transport: t, strategy: s}
+}
+
+// Name returns the backend's name.
+func (b *Backend) Name() string { return b.name }
+
+// Transport returns the backend's transport.
+func (b *Backend) Transport() Transport { return b.transport }
+
+// Strategy returns the backend's strategy.
+func (b *Backend) Strategy() Strategy { return b.strategy }
+
+// sanitizedName is the name with characters outside [0-9A-Za-z_] removed
+// and leading characters that are not letters or underscores dropped.
+func (b *Backend) sanitizedName() string {
+	var sb strings.Builder
+	for _, r := range b.name {
+		if r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' {
+			sb.WriteRune(r)
+		}
+	}
+	return strings.TrimLeft(sb.String(), "0123456789")
+}
+
+// BearerTransport reads the token from "Authorization: Bearer <token>"
+// (scheme compared case-insensitively) and answers login with 200
+// {"access_token": "<token>", "token_type": "bearer"}. It cannot log out:
+// logout answers 204 and the strategy decides whether the token dies.
+type BearerTransport struct{}
+
+// NewBearerTransport returns a [BearerTransport].
+func NewBearerTransport() *BearerTransport { return &BearerTransport{} }
+
+// Token implements [Transport].
+func (*BearerTransport) Token(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	if len(h) < 7 || !strings.EqualFold(h[:7], "bearer ") {
+		return ""
+	}
+	return strings.TrimSpace(h[7:])
+}
+
+// BearerResponse is the body of a bearer login.
+type BearerResponse struct {
+	AccessToken string `json:"access_token"`
+	TokenType   string `json:"token_type"`
+}
+
+// LoginResponse implements [Transport].
+func (*BearerTransport) LoginResponse(c *gin.Context, token string) (int, any) {
+	c.Header("Cache-Control", "no-store")
+	return http.StatusOK, BearerResponse{AccessToken: token, TokenType: "bearer"}
+}
+
+// LogoutResponse implements [Transport].
+func (*BearerTransport) LogoutResponse(*gin.Context) (int, any) { return http.StatusNoContent, nil }
+
+// Scheme implements [Transport].
+func (*BearerTransport) Scheme() string { return "Bearer" }
+
+// JWTStrategy issues HS256 JSON Web Tokens with the claims of fastapi-users:
+// sub (the user id), aud ["fastapi-users:auth"], plus iat and exp, which
+// ginusers always sets and requires. Only HS256 is accepted when reading.
+// A JWT cannot be destroyed: logout leaves it valid until it expires, unless
+// revocation is enabled with [WithJWTRevocation].
+type JWTStrategy struct {
+	codec *tokenCodec
+}
+
+// JWTOption configures a [JWTStrategy].
+type JWTOption func(*JWTStrategy)
+
+// WithJWTLifetime sets how long tokens stay valid. The default is one hour;
+// zero or negative is a configuration error (ginusers never issues a token
+// that does not expire).
+func WithJWTLifetime(d time.Duration) JWTOption {
+	return func(s *JWTStrategy) { s.codec.lifetime = d }
+}
+
+// WithJWTAudience sets the audience written and required. The default is
+// [AudienceAuth], as fastapi-users. It must differ from the audiences of
+// verification, reset and OAuth-state tokens.
+func WithJWTAudience(aud string) JWTOption {
+	return func(s *JWTStrategy) { s.codec.audience = aud }
+}
+
+// NewJWTStrategy returns a JWT strategy signing with secret, which must be at
+// least [MinSecretLength] bytes of random data.
+func NewJWTStrategy(secret []byte, opts ...JWTOption) (*JWTStrategy, error) {
+	s := &JWTStrategy{codec: &tokenCodec{key: secret, audience: AudienceAuth, lifetime: time.Hour, clock: time.Now}}
+	for _, o := range opts {
+		o(s)
+	}
+	c, err := newTokenCodec(s.codec.key, s.codec.audience, s.codec.lifetime)
+	if err != nil {
+		return nil, err
+	}
+	switch c.audience {
+	case AudienceVerify, AudienceReset, AudienceOAuthState:
+		return nil, configErrorf("JWT audience %q is reserved for another purpose", c.audience)
+	}
+	s.codec = c
+	return s, nil
+}
+
+func (s *JWTStrategy) setClock(clock func() time.Time) { s.codec.clock = clock }
+
+// WriteToken implements [Strategy].
+func (s *JWTStrategy) WriteToken(_ context.Context, userID string) (string, error) {
+	return s.codec.issue(userID, nil)
+}
+
+// ReadToken implements [Strategy].
+func (s *JWTStrategy) ReadToken(_ context.Context, token string) (TokenInfo, error) {
+	tok, err := s.codec.parse(token)
+	if err != nil {
+		return TokenInfo{}, err
+	}
+	sub, ok := tok.Subject()
+	if !ok || sub == "" {
+		return TokenInfo{}, fmt.Errorf("%w: no subject", ErrInvalidToken)
+	}
+	iat, _ := tok.IssuedAt()
+	return TokenInfo{UserID: sub, IssuedAt: iat}, nil
+}
+
+// DestroyToken implements [Strategy]; a JWT cannot be destroyed.
+func (s *JWTStrategy) DestroyToken(context.Context, string) error { return ErrNotSupported }
+
+// clockSetter is implemented by the strategies of this package so that
+// [WithClock] reaches them.
+type clockSetter interface{ setClock(func() time.Time) }

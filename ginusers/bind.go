@@ -1,0 +1,306 @@
+package ginusers
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"reflect"
+	"strings"
+	"sync"
+
+	"github.com/gin-gonic/gin"
+	"github.com/gin-gonic/gin/binding"
+	"github.com/go-playground/validator/v10"
+)
+
+// FieldError is one entry of a 422 response, in FastAPI's shape:
+// {"type": "missing", "loc": ["body", "email"], "msg": "Field required"}.
+type FieldError struct {
+	Type  string          `json:"type"`
+	Loc   []any           `json:"loc"`
+	Msg   string          `json:"msg"`
+	Input json.RawMessage `json:"input,omitempty"`
+}
+
+// ValidationErrors is the body of a 422 response.
+type ValidationErrors struct {
+	Detail []FieldError `json:"detail"`
+}
+
+// requestError is an error answer built while reading a request.
+type requestError struct {
+	status int
+	body   any
+}
+
+func detail(v any) gin.H { return gin.H{"detail": v} }
+
+func unprocessable(errs ...FieldError) *requestError {
+	return &requestError{status: http.StatusUnprocessableEntity, body: ValidationErrors{Detail: errs}}
+}
+
+func fieldErr(typ, msg string, loc ...any) FieldError {
+	return FieldError{Type: typ, Loc: append([]any{"body"}, loc...), Msg: msg}
+}
+
+// readBody reads the whole body, at most limit bytes (413 beyond).
+func readBody(c *gin.Context, limit int64) ([]byte, *requestError) {
+	if c.Request.Body == nil {
+		return nil, nil
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, limit))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, &requestError{status: http.StatusRequestEntityTooLarge, body: detail("Request Entity Too Large")}
+		}
+		return nil, &requestError{status: http.StatusBadRequest, body: detail("Bad Request")}
+	}
+	return body, nil
+}
+
+// jsonObject is a request body decoded one level deep.
+type jsonObject struct {
+	raw    []byte
+	fields map[string]json.RawMessage
+}
+
+// readJSON reads a body that must be JSON. A malformed body is 422
+// json_invalid; FastAPI reports it while reading the body, before
+// authentication, and so do the routes here.
+func readJSON(c *gin.Context, limit int64) ([]byte, *requestError) {
+	body, rerr := readBody(c, limit)
+	if rerr != nil {
+		return nil, rerr
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, unprocessable(FieldError{Type: "missing", Loc: []any{"body"}, Msg: "Field required"})
+	}
+	if !json.Valid(body) {
+		return nil, unprocessable(FieldError{Type: "json_invalid", Loc: []any{"body", 0}, Msg: "JSON decode error"})
+	}
+	return body, nil
+}
+
+// parseObject decodes a JSON body one level deep; a body that is not an
+// object is 422 model_attributes_type.
+func parseObject(body []byte) (*jsonObject, *requestError) {
+	obj := &jsonObject{raw: body}
+	if err := json.Unmarshal(body, &obj.fields); err != nil || obj.fields == nil {
+		return nil, unprocessable(FieldError{Type: "model_attributes_type", Loc: []any{"body"}, Msg: "Input should be a valid dictionary or object to extract fields from"})
+	}
+	return obj, nil
+}
+
+// readJSONObject reads a JSON object body.
+func readJSONObject(c *gin.Context, limit int64) (*jsonObject, *requestError) {
+	body, rerr := readJSON(c, limit)
+	if rerr != nil {
+		return nil, rerr
+	}
+	return parseObject(body)
+}
+
+func isNull(raw json.RawMessage) bool { return bytes.Equal(bytes.TrimSpace(raw), []byte("null")) }
+
+// str reads a string field. Absent gives (nil, nil) unless required; null
+// gives (nil, nil) when nullable and an error otherwise.
+func (o *jsonObject) str(name string, required, nullable bool) (*string, *FieldError) {
+	raw, ok := o.fields[name]
+	if !ok {
+		if required {
+			e := fieldErr("missing", "Field required", name)
+			return nil, &e
+		}
+		return nil, nil
+	}
+	if isNull(raw) && nullable {
+		return nil, nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		e := fieldErr("string_type", "Input should be a valid string", name)
+		return nil, &e
+	}
+	return &s, nil
+}
+
+// boolean reads a boolean field; absent gives nil; null gives nil when
+// nullable and an error otherwise (D1: a flag cannot be set to null).
+func (o *jsonObject) boolean(name string, nullable bool) (*bool, *FieldError) {
+	raw, ok := o.fields[name]
+	if !ok || nullable && isNull(raw) {
+		return nil, nil
+	}
+	var b bool
+	if isNull(raw) || json.Unmarshal(raw, &b) != nil {
+		e := fieldErr("bool_type", "Input should be a valid boolean", name)
+		return nil, &e
+	}
+	return &b, nil
+}
+
+// email reads and normalises an e-mail field.
+func (o *jsonObject) email(name string, required bool) (*string, *FieldError) {
+	s, fe := o.str(name, required, false)
+	if fe != nil || s == nil {
+		return nil, fe
+	}
+	norm, err := NormalizeEmail(*s)
+	if err != nil {
+		e := fieldErr("value_error", "value is not a valid email address: "+err.Error(), name)
+		e.Input, _ = json.Marshal(*s)
+		return nil, &e
+	}
+	return &norm, nil
+}
+
+// fieldInfo describes the JSON fields of an application field type.
+type fieldInfo struct {
+	names    []string          // JSON names, reserved ones left out
+	notNull  map[string]bool   // names whose Go type cannot hold null
+	goToJSON map[string]string // Go field name -> JSON name
+}
+
+var fieldInfoCache sync.Map // reflect.Type -> *fieldInfo
+
+func fieldsOf(t reflect.Type) *fieldInfo {
+	if fi, ok := fieldInfoCache.Load(t); ok {
+		return fi.(*fieldInfo)
+	}
+	fi := &fieldInfo{notNull: map[string]bool{}, goToJSON: map[string]string{}}
+	if t.Kind() == reflect.Struct {
+		for _, f := range reflect.VisibleFields(t) {
+			if !f.IsExported() || f.Anonymous {
+				continue
+			}
+			name := f.Name
+			if tag, ok := f.Tag.Lookup("json"); ok {
+				n, _, _ := strings.Cut(tag, ",")
+				if n == "-" {
+					continue
+				}
+				if n != "" {
+					name = n
+				}
+			}
+			fi.goToJSON[f.Name] = name
+			reserved := false
+			for _, r := range reservedFields {
+				reserved = reserved || r == name
+			}
+			if reserved {
+				continue
+			}
+			fi.names = append(fi.names, name)
+			switch f.Type.Kind() {
+			case reflect.Pointer, reflect.Interface, reflect.Map, reflect.Slice:
+			default:
+				fi.notNull[name] = true
+			}
+		}
+	}
+	fieldInfoCache.Store(t, fi)
+	return fi
+}
+
+// decodeFields decodes the application's fields of the body onto dst (only
+// the fields present change) and validates the result with gin's validator
+// (binding tags): always when all is set, else only if a field is present.
+// It returns the JSON names of the fields present.
+func decodeFields[F any](o *jsonObject, dst *F, all bool) ([]string, []FieldError) {
+	fi := fieldsOf(reflect.TypeFor[F]())
+	var present []string
+	var errs []FieldError
+	sub := map[string]json.RawMessage{}
+	for _, n := range fi.names {
+		raw, ok := o.fields[n]
+		if !ok {
+			continue
+		}
+		present = append(present, n)
+		if fi.notNull[n] && isNull(raw) {
+			errs = append(errs, fieldErr("null_type", "Input should not be null", n))
+			continue
+		}
+		sub[n] = raw
+	}
+	if len(errs) > 0 {
+		return present, errs
+	}
+	if len(sub) > 0 {
+		b, _ := json.Marshal(sub)
+		if err := json.Unmarshal(b, dst); err != nil {
+			var te *json.UnmarshalTypeError
+			if errors.As(err, &te) {
+				return present, []FieldError{typeError(te)}
+			}
+			return present, []FieldError{fieldErr("value_error", "Input is not valid")}
+		}
+	}
+	if !all && len(present) == 0 {
+		return nil, nil
+	}
+	if err := binding.Validator.ValidateStruct(dst); err != nil {
+		var verrs validator.ValidationErrors
+		if !errors.As(err, &verrs) {
+			return present, []FieldError{fieldErr("value_error", "Input is not valid")}
+		}
+		for _, fe := range verrs {
+			errs = append(errs, validationError(fi, fe))
+		}
+	}
+	return present, errs
+}
+
+func typeError(te *json.UnmarshalTypeError) FieldError {
+	loc := []any{}
+	for _, p := range strings.Split(te.Field, ".") {
+		if p != "" {
+			loc = append(loc, p)
+		}
+	}
+	switch te.Type.Kind() {
+	case reflect.String:
+		return fieldErr("string_type", "Input should be a valid string", loc...)
+	case reflect.Bool:
+		return fieldErr("bool_type", "Input should be a valid boolean", loc...)
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return fieldErr("int_type", "Input should be a valid integer", loc...)
+	case reflect.Float32, reflect.Float64:
+		return fieldErr("float_type", "Input should be a valid number", loc...)
+	case reflect.Slice, reflect.Array:
+		return fieldErr("list_type", "Input should be a valid list", loc...)
+	}
+	return fieldErr("model_type", fmt.Sprintf("Input should be a valid %s", te.Type.Kind()), loc...)
+}
+
+func validationError(fi *fieldInfo, fe validator.FieldError) FieldError {
+	name := fe.StructField()
+	if n, ok := fi.goToJSON[name]; ok {
+		name = n
+	}
+	p := fe.Param()
+	switch fe.Tag() {
+	case "required":
+		return fieldErr("missing", "Field required", name)
+	case "max", "lte":
+		if fe.Kind() == reflect.String {
+			return fieldErr("string_too_long", "String should have at most "+p+" characters", name)
+		}
+		return fieldErr("less_than_equal", "Input should be less than or equal to "+p, name)
+	case "min", "gte":
+		if fe.Kind() == reflect.String {
+			return fieldErr("string_too_short", "String should have at least "+p+" characters", name)
+		}
+		return fieldErr("greater_than_equal", "Input should be greater than or equal to "+p, name)
+	case "oneof":
+		return fieldErr("enum", "Input should be one of: "+p, name)
+	case "email":
+		return fieldErr("value_error", "value is not a valid email address", name)
+	}
+	return fieldErr("value_error", fmt.Sprintf("Value error, failed the %q rule", fe.Tag()), name)
+}

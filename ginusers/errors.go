@@ -1,0 +1,89 @@
+package ginusers
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors returned by [Manager] methods and [Store] implementations.
+// Compare them with [errors.Is]: implementations wrap them with more context.
+var (
+	// ErrUserNotFound is returned when no user has the given id or e-mail. An
+	// id that the store cannot parse counts as not found.
+	ErrUserNotFound = errors.New("ginusers: user not found")
+
+	// ErrUserExists is returned by [Manager.Register], [Manager.Create] and
+	// the update methods when another user already has the e-mail address
+	// (compared case-insensitively).
+	ErrUserExists = errors.New("ginusers: user already exists")
+
+	// ErrInvalidCredentials is returned by [Manager.Authenticate] for an
+	// unknown e-mail, a wrong password and an inactive user alike, so that
+	// callers cannot tell which.
+	ErrInvalidCredentials = errors.New("ginusers: invalid credentials")
+
+	// ErrUserInactive is returned when an operation needs an active user.
+	ErrUserInactive = errors.New("ginusers: user is inactive")
+
+	// ErrUserNotVerified is returned by the login route when verification is
+	// required ([WithRequireVerified]) and the user has not verified the address.
+	ErrUserNotVerified = errors.New("ginusers: user is not verified")
+
+	// ErrAlreadyVerified is returned when verifying a user who is verified already.
+	ErrAlreadyVerified = errors.New("ginusers: user is already verified")
+
+	// ErrInvalidToken is returned for a token that is malformed, forged,
+	// expired, made for another purpose or for a user who no longer matches.
+	ErrInvalidToken = errors.New("ginusers: invalid token")
+
+	// ErrNotSupported is returned by a [Strategy] that cannot do what was
+	// asked, such as destroying a stateless JWT.
+	ErrNotSupported = errors.New("ginusers: not supported")
+
+	// ErrHashingBusy is returned when the context ends while waiting for a
+	// free password-hashing slot (see [WithMaxConcurrentHashes]).
+	ErrHashingBusy = errors.New("ginusers: password hashing is busy")
+)
+
+// PasswordError is returned when a password validator rejects a password.
+// Reason is shown to the client, so it must not reveal secrets.
+type PasswordError struct {
+	Reason string
+}
+
+func (e *PasswordError) Error() string { return "ginusers: invalid password: " + e.Reason }
+
+// ErrorCode is an error code of the HTTP API, sent as the "detail" of a 400
+// response. The values are those of fastapi-users, so its clients keep working.
+type ErrorCode string
+
+// The error codes of the HTTP API.
+const (
+	CodeRegisterInvalidPassword      ErrorCode = "REGISTER_INVALID_PASSWORD"
+	CodeRegisterUserAlreadyExists    ErrorCode = "REGISTER_USER_ALREADY_EXISTS"
+	CodeOAuthNotAvailableEmail       ErrorCode = "OAUTH_NOT_AVAILABLE_EMAIL"
+	CodeOAuthUserAlreadyExists       ErrorCode = "OAUTH_USER_ALREADY_EXISTS"
+	CodeOAuthInvalidState            ErrorCode = "OAUTH_INVALID_STATE"
+	CodeLoginBadCredentials          ErrorCode = "LOGIN_BAD_CREDENTIALS"
+	CodeLoginUserNotVerified         ErrorCode = "LOGIN_USER_NOT_VERIFIED"
+	CodeResetPasswordBadToken        ErrorCode = "RESET_PASSWORD_BAD_TOKEN"
+	CodeResetPasswordInvalidPassword ErrorCode = "RESET_PASSWORD_INVALID_PASSWORD"
+	CodeVerifyUserBadToken           ErrorCode = "VERIFY_USER_BAD_TOKEN"
+	CodeVerifyUserAlreadyVerified    ErrorCode = "VERIFY_USER_ALREADY_VERIFIED"
+	CodeUpdateUserEmailAlreadyExists ErrorCode = "UPDATE_USER_EMAIL_ALREADY_EXISTS"
+	CodeUpdateUserInvalidPassword    ErrorCode = "UPDATE_USER_INVALID_PASSWORD"
+	CodeAccessTokenAlreadyExpired    ErrorCode = "ACCESS_TOKEN_ALREADY_EXPIRED"
+	CodeAccessTokenDecodeError       ErrorCode = "ACCESS_TOKEN_DECODE_ERROR"
+)
+
+// ConfigError is returned by [New] and the constructors of strategies for
+// an invalid configuration.
+type ConfigError struct {
+	Reason string
+}
+
+func (e *ConfigError) Error() string { return "ginusers: invalid configuration: " + e.Reason }
+
+func configErrorf(format string, args ...any) error {
+	return &ConfigError{Reason: fmt.Sprintf(format, args...)}
+}

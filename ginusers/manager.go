@@ -1,0 +1,367 @@
+package ginusers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+	"unicode/utf8"
+)
+
+// Manager manages users: registration, authentication, verification,
+// password reset, updates and deletion, on top of a [Store]. Its methods
+// take a context first and know nothing of HTTP, so they serve command-line
+// tools and jobs as well as the routes of this package.
+//
+// A Manager is safe for concurrent use.
+type Manager[F any] struct {
+	store    Store[F]
+	cfg      config
+	hooks    hooks[F]
+	hasher   PasswordHasher
+	hashSem  chan struct{}
+	backends []*Backend
+	verify   *tokenCodec
+	reset    *tokenCodec
+	logger   *slog.Logger
+	now      func() time.Time
+}
+
+// New returns a Manager storing users in store. [WithSecret] is required.
+// It returns a [*ConfigError] for an invalid configuration: a missing or
+// short secret, a non-positive lifetime, duplicate backend names, or a hook
+// written for another user type. New does no I/O.
+func New[F any](store Store[F], opts ...Option) (*Manager[F], error) {
+	if store == nil {
+		return nil, configErrorf("store is nil")
+	}
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	m := &Manager[F]{store: store, cfg: cfg, logger: cfg.logger, now: cfg.clock}
+	if m.logger == nil {
+		m.logger = slog.New(slog.DiscardHandler)
+	}
+	if m.now == nil {
+		return nil, configErrorf("clock is nil")
+	}
+	if len(cfg.secret) < MinSecretLength {
+		return nil, configErrorf("WithSecret is required and must be at least %d bytes, got %d", MinSecretLength, len(cfg.secret))
+	}
+	if cfg.maxHashes < 1 {
+		return nil, configErrorf("WithMaxConcurrentHashes must be at least 1, got %d", cfg.maxHashes)
+	}
+	if cfg.minPasswordChars < 0 || cfg.maxPasswordBytes < 1 || cfg.maxPasswordBytes < cfg.minPasswordChars {
+		return nil, configErrorf("bad password length rule: min %d characters, max %d bytes", cfg.minPasswordChars, cfg.maxPasswordBytes)
+	}
+	if cfg.maxBodyBytes < 1 {
+		return nil, configErrorf("WithMaxBodyBytes must be positive, got %d", cfg.maxBodyBytes)
+	}
+	var err error
+	if m.hooks, err = typedHooks[F](cfg.hooks); err != nil {
+		return nil, err
+	}
+	m.hasher = cfg.hasher
+	if m.hasher == nil {
+		m.hasher = &Argon2idHasher{Params: DefaultArgon2idParams}
+	}
+	m.hashSem = make(chan struct{}, cfg.maxHashes)
+
+	verifySecret, resetSecret := cfg.verifySecret, cfg.resetSecret
+	if verifySecret == nil {
+		verifySecret = cfg.secret
+	}
+	if resetSecret == nil {
+		resetSecret = cfg.secret
+	}
+	if m.verify, err = newTokenCodec(verifySecret, AudienceVerify, cfg.verifyLifetime); err != nil {
+		return nil, err
+	}
+	if m.reset, err = newTokenCodec(resetSecret, AudienceReset, cfg.resetLifetime); err != nil {
+		return nil, err
+	}
+	m.verify.clock, m.reset.clock = m.now, m.now
+
+	m.backends = cfg.backends
+	if len(m.backends) == 0 {
+		s, err := NewJWTStrategy(cfg.secret, WithJWTLifetime(cfg.tokenLifetime))
+		if err != nil {
+			return nil, err
+		}
+		m.backends = []*Backend{NewBackend("jwt", NewBearerTransport(), s)}
+	}
+	seen := map[string]bool{}
+	for _, b := range m.backends {
+		if b == nil || b.transport == nil || b.strategy == nil {
+			return nil, configErrorf("backend is nil or lacks a transport or strategy")
+		}
+		n := b.sanitizedName()
+		if n == "" {
+			return nil, configErrorf("backend name %q has no letters", b.name)
+		}
+		if seen[n] {
+			return nil, configErrorf("duplicate backend name %q", b.name)
+		}
+		seen[n] = true
+		if cs, ok := b.strategy.(clockSetter); ok && cfg.clock != nil {
+			cs.setClock(m.now)
+		}
+	}
+	return m, nil
+}
+
+// Backends returns the authentication backends, in the order they are tried.
+func (m *Manager[F]) Backends() []*Backend { return m.backends }
+
+// Store returns the manager's store.
+func (m *Manager[F]) Store() Store[F] { return m.store }
+
+// hash hashes password, waiting for a hashing slot.
+func (m *Manager[F]) hash(ctx context.Context, password string) (string, error) {
+	if err := m.acquireHash(ctx); err != nil {
+		return "", err
+	}
+	defer func() { <-m.hashSem }()
+	return m.hasher.Hash(password)
+}
+
+func (m *Manager[F]) verifyHash(ctx context.Context, password, hash string) (ok, rehash bool, err error) {
+	if err := m.acquireHash(ctx); err != nil {
+		return false, false, err
+	}
+	defer func() { <-m.hashSem }()
+	return m.hasher.Verify(password, hash)
+}
+
+func (m *Manager[F]) acquireHash(ctx context.Context) error {
+	select {
+	case m.hashSem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("%w: %w", ErrHashingBusy, ctx.Err())
+	}
+}
+
+// ValidatePassword applies the length rule of [WithPasswordLength] and then
+// every validator of [WithPasswordValidator] to password, for user u. It
+// returns a [*PasswordError] when the password is refused.
+func (m *Manager[F]) ValidatePassword(ctx context.Context, password string, u *User[F]) error {
+	if n := utf8.RuneCountInString(password); n < m.cfg.minPasswordChars {
+		return &PasswordError{Reason: fmt.Sprintf("Password should be at least %d characters", m.cfg.minPasswordChars)}
+	}
+	if len(password) > m.cfg.maxPasswordBytes {
+		return &PasswordError{Reason: fmt.Sprintf("Password should be at most %d bytes", m.cfg.maxPasswordBytes)}
+	}
+	for _, v := range m.hooks.validators {
+		if err := v(ctx, password, u); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Register creates a user as a client may: Active, Superuser and Verified
+// in `in` are ignored, so the user is active, not a superuser and not
+// verified. It validates the e-mail ([NormalizeEmail]) and the password
+// (validators first, as fastapi-users, so an invalid password is reported
+// even for a taken address), then stores the user and runs the
+// [OnAfterRegister] hooks. It returns [ErrUserExists] (wrapped) when the
+// address is taken, a [*PasswordError] for a refused password.
+func (m *Manager[F]) Register(ctx context.Context, in UserCreate[F]) (*User[F], error) {
+	in.Active, in.Superuser, in.Verified = nil, nil, nil
+	return m.Create(ctx, in)
+}
+
+// Create creates a user as an administrator or a program may: Active,
+// Superuser and Verified are honoured when set. Otherwise it behaves as
+// [Manager.Register].
+func (m *Manager[F]) Create(ctx context.Context, in UserCreate[F]) (*User[F], error) {
+	email, err := NormalizeEmail(in.Email)
+	if err != nil {
+		return nil, &EmailError{Reason: err.Error()}
+	}
+	u := &User[F]{Email: email, Active: true, Fields: in.Fields}
+	if in.Active != nil {
+		u.Active = *in.Active
+	}
+	if in.Superuser != nil {
+		u.Superuser = *in.Superuser
+	}
+	if in.Verified != nil {
+		u.Verified = *in.Verified
+	}
+	if err := m.ValidatePassword(ctx, in.Password, u); err != nil {
+		return nil, err
+	}
+	// Checking first spares a hash for a taken address; the store's unique
+	// index still decides races.
+	if _, err := m.store.GetByEmail(ctx, email); err == nil {
+		return nil, fmt.Errorf("ginusers: register %w", ErrUserExists)
+	} else if !errors.Is(err, ErrUserNotFound) {
+		return nil, err
+	}
+	if u.HashedPassword, err = m.hash(ctx, in.Password); err != nil {
+		return nil, err
+	}
+	if err := m.store.Create(ctx, u); err != nil {
+		return nil, err
+	}
+	if err := runUserHooks(ctx, m.hooks.afterRegister, u, "after register"); err != nil {
+		return u, err
+	}
+	return u, nil
+}
+
+// EmailError is returned for an e-mail address that is not valid.
+type EmailError struct {
+	Reason string
+}
+
+func (e *EmailError) Error() string { return "ginusers: invalid email: " + e.Reason }
+
+// Authenticate returns the active user with the given e-mail (matched
+// case-insensitively, not normalised: it is a login name) and password. An
+// unknown address, a wrong password and an inactive user all return
+// [ErrInvalidCredentials], and all cost one password hash, so neither the
+// answer nor its timing tells them apart. A correct password whose hash is
+// outdated (another scheme or parameters) is re-hashed and stored.
+func (m *Manager[F]) Authenticate(ctx context.Context, email, password string) (*User[F], error) {
+	u, err := m.store.GetByEmail(ctx, email)
+	if errors.Is(err, ErrUserNotFound) {
+		// Spend the same work as a real verification, with the live
+		// parameters, so timing does not reveal unknown addresses.
+		if _, err := m.hash(ctx, password); err != nil {
+			return nil, err
+		}
+		return nil, ErrInvalidCredentials
+	}
+	if err != nil {
+		return nil, err
+	}
+	ok, rehash, err := m.verifyHash(ctx, password, u.HashedPassword)
+	if err != nil {
+		if errors.Is(err, ErrHashingBusy) {
+			return nil, err
+		}
+		// A hash no scheme recognises: log it, refuse the login.
+		m.logger.ErrorContext(ctx, "ginusers: cannot verify stored password hash", "user_id", u.ID, "error", err)
+		return nil, ErrInvalidCredentials
+	}
+	if !ok {
+		return nil, ErrInvalidCredentials
+	}
+	if rehash {
+		if h, err := m.hash(ctx, password); err == nil {
+			u.HashedPassword = h
+			if err := m.store.Update(ctx, u); err != nil {
+				m.logger.WarnContext(ctx, "ginusers: cannot store upgraded password hash", "user_id", u.ID, "error", err)
+			}
+		}
+	}
+	if !u.Active {
+		return nil, ErrInvalidCredentials
+	}
+	return u, nil
+}
+
+// Get returns the user with the given id, or [ErrUserNotFound] (wrapped).
+func (m *Manager[F]) Get(ctx context.Context, id string) (*User[F], error) {
+	return m.store.Get(ctx, id)
+}
+
+// GetByEmail returns the user with the given e-mail address, compared
+// case-insensitively, or [ErrUserNotFound] (wrapped).
+func (m *Manager[F]) GetByEmail(ctx context.Context, email string) (*User[F], error) {
+	return m.store.GetByEmail(ctx, email)
+}
+
+// Update applies upd to u as an administrator or a program may: every field
+// set in upd is applied, the flags included. A new e-mail address (a
+// different address; changing only its case is allowed and keeps the user
+// verified) makes the user unverified unless upd.Verified is set too; it returns [ErrUserExists]
+// (wrapped) if another user has it. A new password is validated and hashed;
+// a refused one returns a [*PasswordError]. The change is stored in one
+// write, u is updated in place and returned, then the [OnAfterUpdate] hooks
+// run.
+func (m *Manager[F]) Update(ctx context.Context, u *User[F], upd UserUpdate[F]) (*User[F], error) {
+	return m.update(ctx, u, upd, false)
+}
+
+// UpdateSafe applies upd to u as the user may change themself: Active,
+// Superuser and Verified are ignored. Otherwise it behaves as
+// [Manager.Update].
+func (m *Manager[F]) UpdateSafe(ctx context.Context, u *User[F], upd UserUpdate[F]) (*User[F], error) {
+	upd.Active, upd.Superuser, upd.Verified = nil, nil, nil
+	return m.update(ctx, u, upd, true)
+}
+
+func (m *Manager[F]) update(ctx context.Context, u *User[F], upd UserUpdate[F], safe bool) (*User[F], error) {
+	next := *u
+	if upd.Fields != nil {
+		next.Fields = *upd.Fields
+	}
+	if upd.Email != nil {
+		email, err := NormalizeEmail(*upd.Email)
+		if err != nil {
+			return nil, &EmailError{Reason: err.Error()}
+		}
+		switch {
+		case email == u.Email:
+		case EmailKey(email) == EmailKey(u.Email):
+			// Only the case changed: the same mailbox, still verified.
+			next.Email = email
+		default:
+			if _, err := m.store.GetByEmail(ctx, email); err == nil {
+				return nil, fmt.Errorf("ginusers: update %w", ErrUserExists)
+			} else if !errors.Is(err, ErrUserNotFound) {
+				return nil, err
+			}
+			next.Email = email
+			next.Verified = false
+		}
+	}
+	if upd.Active != nil {
+		next.Active = *upd.Active
+	}
+	if upd.Superuser != nil {
+		next.Superuser = *upd.Superuser
+	}
+	if upd.Verified != nil {
+		next.Verified = *upd.Verified
+	}
+	if upd.Password != nil {
+		if err := m.ValidatePassword(ctx, *upd.Password, &next); err != nil {
+			return nil, err
+		}
+		h, err := m.hash(ctx, *upd.Password)
+		if err != nil {
+			return nil, err
+		}
+		next.HashedPassword = h
+	}
+	if err := m.store.Update(ctx, &next); err != nil {
+		return nil, err
+	}
+	*u = next
+	changes := upd.changes(safe)
+	for _, fn := range m.hooks.afterUpdate {
+		if err := fn(ctx, u, changes); err != nil {
+			return u, fmt.Errorf("ginusers: after update hook: %w", err)
+		}
+	}
+	return u, nil
+}
+
+// Delete runs the [OnBeforeDelete] hooks, deletes u, then runs the
+// [OnAfterDelete] hooks. A before-delete hook's error cancels the deletion.
+func (m *Manager[F]) Delete(ctx context.Context, u *User[F]) error {
+	if err := runUserHooks(ctx, m.hooks.beforeDelete, u, "before delete"); err != nil {
+		return err
+	}
+	if err := m.store.Delete(ctx, u.ID); err != nil {
+		return err
+	}
+	return runUserHooks(ctx, m.hooks.afterDelete, u, "after delete")
+}

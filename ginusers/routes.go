@@ -1,0 +1,364 @@
+package ginusers
+
+import (
+	"errors"
+	"mime"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+)
+
+// Routes mounts the routes of fastapi-users' full example on r:
+//
+//	POST   /auth/<backend>/login    log in (form: username, password)      200 / 204
+//	POST   /auth/<backend>/logout   log out                                 204
+//	POST   /auth/register           create an account (JSON)                201
+//	GET    /users/me                the current user                        200
+//	PATCH  /users/me                update the current user                 200
+//	GET    /users/:id               a user (superuser)                      200
+//	PATCH  /users/:id               update a user (superuser)               200
+//	DELETE /users/:id               delete a user (superuser)               204
+//
+// with one login/logout pair per backend of m. When r is an *gin.Engine it
+// also calls [ConfigureEngine], so wrong methods get 405. Each group is also
+// available on its own: [AuthRoutes], [RegisterRoutes], [UsersRoutes].
+func Routes[F any](r gin.IRouter, m *Manager[F]) {
+	if e, ok := r.(*gin.Engine); ok {
+		ConfigureEngine(e)
+	}
+	for _, b := range m.backends {
+		AuthRoutes(r.Group("/auth/"+b.name), m, b)
+	}
+	RegisterRoutes(r.Group("/auth"), m)
+	UsersRoutes(r.Group("/users"), m)
+}
+
+// AuthRoutes mounts the login and logout routes of backend b on r:
+//
+//	POST /login: form fields username (the e-mail) and password; optional
+//	OAuth2 fields grant_type (must be "password"), scope, client_id and
+//	client_secret are ignored. Answers the transport's login response (200
+//	bearer JSON, 204 with a cookie), 400 LOGIN_BAD_CREDENTIALS for an unknown
+//	e-mail, a wrong password or an inactive user, 400 LOGIN_USER_NOT_VERIFIED
+//	with [WithRequireVerified], 422 for a missing field or a JSON body.
+//
+//	POST /logout: requires an active user (401) and, with
+//	[WithRequireVerified], a verified one (403). Destroys the token with the
+//	strategy of the backend that authenticated the request (a JWT cannot be
+//	destroyed), then answers this backend's logout response (204).
+func AuthRoutes[F any](r gin.IRouter, m *Manager[F], b *Backend) {
+	r.POST("/login", m.handleLogin(b))
+	r.POST("/logout", m.handleLogout(b))
+}
+
+// RegisterRoutes mounts the registration route on r:
+//
+//	POST /register: JSON {"email", "password", ...application fields}.
+//	Answers 201 with the user; 400 REGISTER_USER_ALREADY_EXISTS; 400
+//	{"code": "REGISTER_INVALID_PASSWORD", "reason": ...}; 422 for a missing
+//	or invalid field; 413 for a body over [WithMaxBodyBytes]. is_active,
+//	is_superuser, is_verified and id are ignored.
+func RegisterRoutes[F any](r gin.IRouter, m *Manager[F]) {
+	r.POST("/register", m.handleRegister)
+}
+
+// UsersRoutes mounts the users routes on r. All require an active user
+// (401) and, with [WithRequireVerified], a verified one (403):
+//
+//	GET /me, PATCH /me: the current user. PATCH takes any of email,
+//	password and the application fields; is_active, is_superuser,
+//	is_verified and id are ignored. A new e-mail makes the user unverified.
+//	400 UPDATE_USER_EMAIL_ALREADY_EXISTS, 400 {"code":
+//	"UPDATE_USER_INVALID_PASSWORD", "reason": ...}, 422.
+//
+//	GET /:id, PATCH /:id, DELETE /:id: superusers only (403 before any
+//	lookup); 404 for an unknown or malformed id. PATCH may also set the
+//	flags; DELETE answers 204.
+func UsersRoutes[F any](r gin.IRouter, m *Manager[F]) {
+	r.GET("/me", m.handleMe)
+	r.PATCH("/me", m.handlePatchMe)
+	r.GET("/:id", m.handleGetUser)
+	r.PATCH("/:id", m.handlePatchUser)
+	r.DELETE("/:id", m.handleDeleteUser)
+}
+
+func (m *Manager[F]) baseRequirements(extra ...Requirement) requirements {
+	r := makeRequirements(extra)
+	r.verified = r.verified || m.cfg.requireVerified
+	return r
+}
+
+func (m *Manager[F]) handleLogin(b *Backend) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		ctx := c.Request.Context()
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, m.cfg.maxBodyBytes)
+		var form map[string][]string
+		mt, _, _ := mime.ParseMediaType(c.ContentType())
+		switch mt {
+		case "application/x-www-form-urlencoded":
+			if err := c.Request.ParseForm(); err != nil {
+				m.formError(c, err)
+				return
+			}
+			form = c.Request.PostForm
+		case "multipart/form-data":
+			if err := c.Request.ParseMultipartForm(m.cfg.maxBodyBytes); err != nil {
+				m.formError(c, err)
+				return
+			}
+			form = c.Request.MultipartForm.Value
+		}
+		get := func(k string) string {
+			if v := form[k]; len(v) > 0 {
+				return v[0]
+			}
+			return ""
+		}
+		username, password := get("username"), get("password")
+		var errs []FieldError
+		if username == "" {
+			errs = append(errs, fieldErr("missing", "Field required", "username"))
+		}
+		if password == "" {
+			errs = append(errs, fieldErr("missing", "Field required", "password"))
+		}
+		if gt, ok := form["grant_type"]; ok && len(gt) > 0 && gt[0] != "" && gt[0] != "password" {
+			errs = append(errs, fieldErr("string_pattern_mismatch", "String should match pattern '^password$'", "grant_type"))
+		}
+		if len(errs) > 0 {
+			unprocessable(errs...).write(c)
+			return
+		}
+		u, err := m.Authenticate(ctx, username, password)
+		if errors.Is(err, ErrInvalidCredentials) {
+			m.logger.InfoContext(ctx, "ginusers: login failed", "backend", b.name)
+			badRequest(c, CodeLoginBadCredentials)
+			return
+		}
+		if err != nil {
+			m.internalError(c, err)
+			return
+		}
+		if m.cfg.requireVerified && !u.Verified {
+			badRequest(c, CodeLoginUserNotVerified)
+			return
+		}
+		token, err := b.strategy.WriteToken(ctx, u.ID)
+		if err != nil {
+			m.internalError(c, err)
+			return
+		}
+		status, body := b.transport.LoginResponse(c, token)
+		for _, fn := range m.hooks.afterLogin {
+			if err := fn(c, u); err != nil {
+				m.internalError(c, err)
+				return
+			}
+		}
+		m.logger.InfoContext(ctx, "ginusers: login", "backend", b.name, "user_id", u.ID)
+		writeResponse(c, status, body)
+	}
+}
+
+func (m *Manager[F]) formError(c *gin.Context, err error) {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		c.AbortWithStatusJSON(http.StatusRequestEntityTooLarge, detail("Request Entity Too Large"))
+		return
+	}
+	unprocessable(fieldErr("missing", "Field required", "username"), fieldErr("missing", "Field required", "password")).write(c)
+}
+
+func writeResponse(c *gin.Context, status int, body any) {
+	if body == nil {
+		c.Status(status)
+		c.Writer.WriteHeaderNow()
+		return
+	}
+	c.JSON(status, body)
+}
+
+func (m *Manager[F]) handleLogout(b *Backend) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if _, ok := m.requireUser(c, m.baseRequirements()); !ok {
+			return
+		}
+		l, _ := currentLogin(c)
+		if err := l.backend.strategy.DestroyToken(c.Request.Context(), l.token); err != nil && !errors.Is(err, ErrNotSupported) {
+			m.internalError(c, err)
+			return
+		}
+		status, body := b.transport.LogoutResponse(c)
+		writeResponse(c, status, body)
+	}
+}
+
+func (m *Manager[F]) handleRegister(c *gin.Context) {
+	obj, rerr := readJSONObject(c, m.cfg.maxBodyBytes)
+	if rerr != nil {
+		rerr.write(c)
+		return
+	}
+	var errs []FieldError
+	email, fe := obj.email("email", true)
+	if fe != nil {
+		errs = append(errs, *fe)
+	}
+	password, fe := obj.str("password", true, false)
+	if fe != nil {
+		errs = append(errs, *fe)
+	}
+	for _, name := range []string{"is_active", "is_superuser", "is_verified"} {
+		if _, fe := obj.boolean(name, true); fe != nil {
+			errs = append(errs, *fe)
+		}
+	}
+	var fields F
+	_, ferrs := decodeFields(obj, &fields, true)
+	errs = append(errs, ferrs...)
+	if len(errs) > 0 {
+		unprocessable(errs...).write(c)
+		return
+	}
+	u, err := m.Register(c.Request.Context(), UserCreate[F]{Email: *email, Password: *password, Fields: fields})
+	switch {
+	case errors.Is(err, ErrUserExists):
+		badRequest(c, CodeRegisterUserAlreadyExists)
+	case passwordRejected(c, err, CodeRegisterInvalidPassword), emailRejected(c, err):
+	case err != nil:
+		m.internalError(c, err)
+	default:
+		c.JSON(http.StatusCreated, u)
+	}
+}
+
+func (m *Manager[F]) handleMe(c *gin.Context) {
+	u, ok := m.requireUser(c, m.baseRequirements())
+	if !ok {
+		return
+	}
+	c.JSON(http.StatusOK, u)
+}
+
+func (m *Manager[F]) handlePatchMe(c *gin.Context) {
+	m.patch(c, true)
+}
+
+func (m *Manager[F]) handlePatchUser(c *gin.Context) {
+	m.patch(c, false)
+}
+
+// patch serves PATCH /me (safe) and PATCH /:id (unsafe), in FastAPI's
+// order: malformed JSON (422), authentication (401/403), lookup (404), body
+// validation (422), then the update itself (400).
+func (m *Manager[F]) patch(c *gin.Context, self bool) {
+	body, rerr := readJSON(c, m.cfg.maxBodyBytes)
+	if rerr != nil {
+		rerr.write(c)
+		return
+	}
+	var u *User[F]
+	if self {
+		var ok bool
+		if u, ok = m.requireUser(c, m.baseRequirements()); !ok {
+			return
+		}
+	} else {
+		var ok bool
+		if u, ok = m.targetUser(c); !ok {
+			return
+		}
+	}
+	obj, rerr := parseObject(body)
+	if rerr != nil {
+		rerr.write(c)
+		return
+	}
+	var upd UserUpdate[F]
+	var errs []FieldError
+	collect := func(fe *FieldError) {
+		if fe != nil {
+			errs = append(errs, *fe)
+		}
+	}
+	var fe *FieldError
+	upd.Email, fe = obj.email("email", false)
+	collect(fe)
+	upd.Password, fe = obj.str("password", false, true)
+	collect(fe)
+	upd.Active, fe = obj.boolean("is_active", false)
+	collect(fe)
+	upd.Superuser, fe = obj.boolean("is_superuser", false)
+	collect(fe)
+	upd.Verified, fe = obj.boolean("is_verified", false)
+	collect(fe)
+	fields := u.Fields
+	names, ferrs := decodeFields(obj, &fields, false)
+	errs = append(errs, ferrs...)
+	if len(errs) > 0 {
+		unprocessable(errs...).write(c)
+		return
+	}
+	if len(names) > 0 {
+		upd.Fields, upd.FieldNames = &fields, names
+	}
+	var err error
+	if self {
+		u, err = m.UpdateSafe(c.Request.Context(), u, upd)
+	} else {
+		u, err = m.Update(c.Request.Context(), u, upd)
+	}
+	switch {
+	case errors.Is(err, ErrUserExists):
+		badRequest(c, CodeUpdateUserEmailAlreadyExists)
+	case errors.Is(err, ErrUserNotFound):
+		notFound(c)
+	case passwordRejected(c, err, CodeUpdateUserInvalidPassword), emailRejected(c, err):
+	case err != nil:
+		m.internalError(c, err)
+	default:
+		c.JSON(http.StatusOK, u)
+	}
+}
+
+// targetUser checks that the caller is an active superuser (401/403 before
+// any lookup, so ids cannot be probed) and loads the user of the :id
+// parameter (404).
+func (m *Manager[F]) targetUser(c *gin.Context) (*User[F], bool) {
+	if _, ok := m.requireUser(c, m.baseRequirements(Superuser)); !ok {
+		return nil, false
+	}
+	u, err := m.store.Get(c.Request.Context(), c.Param("id"))
+	if errors.Is(err, ErrUserNotFound) {
+		notFound(c)
+		return nil, false
+	}
+	if err != nil {
+		m.internalError(c, err)
+		return nil, false
+	}
+	return u, true
+}
+
+func (m *Manager[F]) handleGetUser(c *gin.Context) {
+	if u, ok := m.targetUser(c); ok {
+		c.JSON(http.StatusOK, u)
+	}
+}
+
+func (m *Manager[F]) handleDeleteUser(c *gin.Context) {
+	u, ok := m.targetUser(c)
+	if !ok {
+		return
+	}
+	err := m.Delete(c.Request.Context(), u)
+	switch {
+	case errors.Is(err, ErrUserNotFound):
+		notFound(c)
+	case err != nil:
+		m.internalError(c, err)
+	default:
+		c.Status(http.StatusNoContent)
+		c.Writer.WriteHeaderNow()
+	}
+}

@@ -1,0 +1,181 @@
+package ginusers
+
+import (
+	"bytes"
+	"encoding/json"
+	"slices"
+	"strings"
+	"time"
+)
+
+// User is a user account. F holds the application's own fields (use
+// [NoFields] for none); they are stored with the user and flattened into its
+// JSON form next to the standard fields, so a client sees
+// {"id": ..., "email": ..., "is_active": ..., "first_name": ...}.
+//
+// Give F's fields json tags for the wire, binding tags for validation (gin's
+// validator, run on register and update) and, for mongostore, bson tags.
+// Pointer fields are optional and may be cleared with null; other fields
+// refuse null.
+//
+// The zero value is not a usable account: create users with
+// [Manager.Register] or [Manager.Create].
+type User[F any] struct {
+	// ID is the store's identifier as a string (a hex ObjectID in mongostore).
+	ID string
+	// Email is the address as the user gave it (domain in lower case).
+	// It is unique among users, compared case-insensitively.
+	Email string
+	// HashedPassword is the password hash in PHC or bcrypt form. It is never
+	// serialised to JSON.
+	HashedPassword string
+	// Active users may log in. New users are active.
+	Active bool
+	// Superuser users may manage other users.
+	Superuser bool
+	// Verified is true once the user proved the e-mail address is theirs.
+	Verified bool
+	// TokensValidAfter, when set, is the time before which issued tokens are
+	// no longer accepted (see revocation in the docs). Zero means none.
+	TokensValidAfter time.Time
+	// Fields are the application's own fields.
+	Fields F
+}
+
+// NoFields is the field type of applications that add no fields to [User].
+type NoFields struct{}
+
+type userJSON struct {
+	ID        string `json:"id"`
+	Email     string `json:"email"`
+	Active    bool   `json:"is_active"`
+	Superuser bool   `json:"is_superuser"`
+	Verified  bool   `json:"is_verified"`
+}
+
+// MarshalJSON writes the user as a flat JSON object: id, email, is_active,
+// is_superuser, is_verified and then the application's fields. The password
+// hash is never written. A field of F whose JSON name is one of the standard
+// names is dropped.
+func (u User[F]) MarshalJSON() ([]byte, error) {
+	base, err := json.Marshal(userJSON{ID: u.ID, Email: u.Email, Active: u.Active, Superuser: u.Superuser, Verified: u.Verified})
+	if err != nil {
+		return nil, err
+	}
+	extra, err := json.Marshal(u.Fields)
+	if err != nil {
+		return nil, err
+	}
+	extra = bytes.TrimSpace(extra)
+	if len(extra) < 2 || extra[0] != '{' {
+		return base, nil
+	}
+	if bytes.Equal(extra, []byte("{}")) {
+		return base, nil
+	}
+	if hasReservedKey(extra) {
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(extra, &m); err != nil {
+			return nil, err
+		}
+		for _, k := range reservedFields {
+			delete(m, k)
+		}
+		if extra, err = json.Marshal(m); err != nil {
+			return nil, err
+		}
+		if len(m) == 0 {
+			return base, nil
+		}
+	}
+	out := make([]byte, 0, len(base)+len(extra))
+	out = append(out, base[:len(base)-1]...)
+	out = append(out, ',')
+	out = append(out, extra[1:]...)
+	return out, nil
+}
+
+// reservedFields are the JSON names handled by ginusers itself; an
+// application field with one of these names is ignored on the wire.
+var reservedFields = []string{"id", "email", "password", "hashed_password", "is_active", "is_superuser", "is_verified", "oauth_accounts"}
+
+func hasReservedKey(obj []byte) bool {
+	for _, k := range reservedFields {
+		if bytes.Contains(obj, []byte(`"`+k+`"`)) {
+			return true
+		}
+	}
+	return false
+}
+
+// UserCreate holds what is needed to create a user.
+type UserCreate[F any] struct {
+	// Email is required; it is normalised and checked by [NormalizeEmail].
+	Email string
+	// Password is the plaintext password; it is validated and hashed.
+	Password string
+	// Active, Superuser and Verified are honoured by [Manager.Create] only;
+	// [Manager.Register] ignores them. Nil means the default: active, not a
+	// superuser, not verified.
+	Active, Superuser, Verified *bool
+	// Fields are the application's own fields.
+	Fields F
+}
+
+// UserUpdate holds a change to a user. A nil pointer leaves that field as it is.
+type UserUpdate[F any] struct {
+	// Email sets a new address; if it differs from the current one, the user
+	// becomes unverified (unless Verified is also set, by an unsafe update).
+	Email *string
+	// Password sets a new password, validated and hashed.
+	Password *string
+	// Active, Superuser and Verified are honoured by [Manager.Update] only;
+	// [Manager.UpdateSafe] ignores them.
+	Active, Superuser, Verified *bool
+	// Fields, when not nil, replaces the application's fields.
+	Fields *F
+	// FieldNames lists the JSON names of the application fields that the
+	// caller changed; they are reported to update hooks in [Changes]. The
+	// HTTP layer fills it from the request body.
+	FieldNames []string
+}
+
+// Changes tells an update hook which fields an update set, by their JSON
+// names ("email", "password", "is_active", "first_name", ...). It never
+// carries values: a hook learns that the password changed, not what it is.
+type Changes struct {
+	Fields []string
+}
+
+// Has reports whether the field with the given JSON name was set.
+func (c Changes) Has(name string) bool { return slices.Contains(c.Fields, name) }
+
+func (upd *UserUpdate[F]) changes(safe bool) Changes {
+	var names []string
+	if upd.Email != nil {
+		names = append(names, "email")
+	}
+	if upd.Password != nil {
+		names = append(names, "password")
+	}
+	if !safe {
+		if upd.Active != nil {
+			names = append(names, "is_active")
+		}
+		if upd.Superuser != nil {
+			names = append(names, "is_superuser")
+		}
+		if upd.Verified != nil {
+			names = append(names, "is_verified")
+		}
+	}
+	if upd.Fields != nil {
+		names = append(names, upd.FieldNames...)
+	}
+	return Changes{Fields: names}
+}
+
+// EmailKey returns the form of an e-mail address under which stores compare
+// addresses: the whole address in lower case (Unicode-aware). Two addresses
+// with the same key belong to the same user.
+func EmailKey(email string) string { return strings.ToLower(email) }
