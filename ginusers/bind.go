@@ -70,16 +70,14 @@ type jsonObject struct {
 
 // readJSON reads a body that must be JSON. A malformed body is 422
 // json_invalid; FastAPI reports it while reading the body, before
-// authentication, and so do the routes here.
+// authentication, and so do the routes here. An empty body is left for
+// parseObject to refuse, after authentication.
 func readJSON(c *gin.Context, limit int64) ([]byte, *requestError) {
 	body, rerr := readBody(c, limit)
 	if rerr != nil {
 		return nil, rerr
 	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		return nil, unprocessable(FieldError{Type: "missing", Loc: []any{"body"}, Msg: "Field required"})
-	}
-	if !json.Valid(body) {
+	if len(bytes.TrimSpace(body)) > 0 && !json.Valid(body) {
 		return nil, unprocessable(FieldError{Type: "json_invalid", Loc: []any{"body", 0}, Msg: "JSON decode error"})
 	}
 	return body, nil
@@ -88,6 +86,9 @@ func readJSON(c *gin.Context, limit int64) ([]byte, *requestError) {
 // parseObject decodes a JSON body one level deep; a body that is not an
 // object is 422 model_attributes_type.
 func parseObject(body []byte) (*jsonObject, *requestError) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, unprocessable(FieldError{Type: "missing", Loc: []any{"body"}, Msg: "Field required"})
+	}
 	obj := &jsonObject{raw: body}
 	if err := json.Unmarshal(body, &obj.fields); err != nil || obj.fields == nil {
 		return nil, unprocessable(FieldError{Type: "model_attributes_type", Loc: []any{"body"}, Msg: "Input should be a valid dictionary or object to extract fields from"})
@@ -121,7 +122,7 @@ func (o *jsonObject) str(name string, required, nullable bool) (*string, *FieldE
 		return nil, nil
 	}
 	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
+	if isNull(raw) || json.Unmarshal(raw, &s) != nil {
 		e := fieldErr("string_type", "Input should be a valid string", name)
 		return nil, &e
 	}

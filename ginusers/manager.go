@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -26,6 +27,8 @@ type Manager[F any] struct {
 	reset    *tokenCodec
 	logger   *slog.Logger
 	now      func() time.Time
+	locks    keyedLocks
+	pending  sync.WaitGroup
 }
 
 // New returns a Manager storing users in store. [WithSecret] is required.
@@ -364,4 +367,12 @@ func (m *Manager[F]) Delete(ctx context.Context, u *User[F]) error {
 		return err
 	}
 	return runUserHooks(ctx, m.hooks.afterDelete, u, "after delete")
+}
+
+// VerifyPassword reports whether password is u's current password. It costs
+// one password hash. It does not check that u is active, and does not
+// upgrade the stored hash (see [Manager.Authenticate]).
+func (m *Manager[F]) VerifyPassword(ctx context.Context, u *User[F], password string) (bool, error) {
+	ok, _, err := m.verifyHash(ctx, password, u.HashedPassword)
+	return ok, err
 }

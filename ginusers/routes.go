@@ -13,6 +13,10 @@ import (
 //	POST   /auth/<backend>/login    log in (form: username, password)      200 / 204
 //	POST   /auth/<backend>/logout   log out                                 204
 //	POST   /auth/register           create an account (JSON)                201
+//	POST   /auth/forgot-password    ask for a password-reset token          202
+//	POST   /auth/reset-password     set a new password with the token       200
+//	POST   /auth/request-verify-token  ask for a verification token         202
+//	POST   /auth/verify             verify the e-mail with the token        200
 //	GET    /users/me                the current user                        200
 //	PATCH  /users/me                update the current user                 200
 //	GET    /users/:id               a user (superuser)                      200
@@ -21,7 +25,8 @@ import (
 //
 // with one login/logout pair per backend of m. When r is an *gin.Engine it
 // also calls [ConfigureEngine], so wrong methods get 405. Each group is also
-// available on its own: [AuthRoutes], [RegisterRoutes], [UsersRoutes].
+// available on its own: [AuthRoutes], [RegisterRoutes],
+// [ResetPasswordRoutes], [VerifyRoutes], [UsersRoutes].
 func Routes[F any](r gin.IRouter, m *Manager[F]) {
 	if e, ok := r.(*gin.Engine); ok {
 		ConfigureEngine(e)
@@ -29,7 +34,10 @@ func Routes[F any](r gin.IRouter, m *Manager[F]) {
 	for _, b := range m.backends {
 		AuthRoutes(r.Group("/auth/"+b.name), m, b)
 	}
-	RegisterRoutes(r.Group("/auth"), m)
+	auth := r.Group("/auth")
+	RegisterRoutes(auth, m)
+	ResetPasswordRoutes(auth, m)
+	VerifyRoutes(auth, m)
 	UsersRoutes(r.Group("/users"), m)
 }
 

@@ -1,0 +1,250 @@
+// Command example serves fastapi-users' "full example" with ginusers: the
+// auth, register and users routes, plus GET /authenticated-route, on MongoDB
+// or, when MONGODB_URI is unset, on an embedded FerretDB whose files live in
+// DATA_DIR.
+//
+// Environment:
+//
+//	ADDR            listen address (default 127.0.0.1:8000)
+//	MONGODB_URI     MongoDB to use; unset: embedded FerretDB
+//	MONGODB_DATABASE database name (default ginusers)
+//	DATA_DIR        embedded database files (default ./data)
+//	SECRET          token signing secret, at least 32 bytes
+//	                (unset: random per start, tokens die on restart)
+//	ADMIN_EMAIL     with ADMIN_PASSWORD: this user exists at start as an
+//	ADMIN_PASSWORD  active, verified superuser
+//
+// Try it:
+//
+//	go run ./example
+//	curl -s -X POST localhost:8000/auth/register -H 'Content-Type: application/json' \
+//	     -d '{"email": "king.arthur@camelot.bt", "password": "guinevere", "first_name": "Arthur"}'
+//	curl -s -X POST localhost:8000/auth/jwt/login -d 'username=king.arthur@camelot.bt&password=guinevere'
+//	curl -s localhost:8000/users/me -H "Authorization: Bearer $TOKEN"
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/ginusers/kit/ginusers"
+	"github.com/ginusers/kit/mongostore"
+	"github.com/ginusers/kit/mongostore/embedded"
+)
+
+// Profile holds the example's own user fields, optional strings as in
+// fastapi-users' documentation.
+type Profile struct {
+	FirstName *string `json:"first_name" bson:"first_name,omitempty" binding:"omitempty,max=100"`
+	LastName  *string `json:"last_name" bson:"last_name,omitempty" binding:"omitempty,max=100"`
+}
+
+// User is the example's user type.
+type User = ginusers.User[Profile]
+
+func main() {
+	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Getenv, logger, nil); err != nil {
+		logger.Error("example stopped", "error", err)
+		os.Exit(1)
+	}
+}
+
+// run serves until ctx ends. When ready is not nil it receives the address
+// listened on.
+func run(ctx context.Context, getenv func(string) string, logger *slog.Logger, ready chan<- string) error {
+	app, err := newApp(ctx, getenv, logger)
+	if err != nil {
+		return err
+	}
+	defer app.close()
+
+	addr := getenv("ADDR")
+	if addr == "" {
+		addr = "127.0.0.1:8000"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: app.engine, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	logger.Info("serving", "addr", "http://"+ln.Addr().String())
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// app is the example application, its engine and what it must close.
+type app struct {
+	engine  *gin.Engine
+	manager *ginusers.Manager[Profile]
+	closers []func()
+}
+
+func (a *app) close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
+}
+
+func newApp(ctx context.Context, getenv func(string) string, logger *slog.Logger) (a *app, err error) {
+	a = &app{}
+	defer func() {
+		if err != nil {
+			a.close()
+		}
+	}()
+
+	uri := getenv("MONGODB_URI")
+	if uri == "" {
+		dir := getenv("DATA_DIR")
+		if dir == "" {
+			dir = "data"
+		}
+		srv, err := embedded.Start(ctx, embedded.WithDir(dir))
+		if err != nil {
+			return nil, err
+		}
+		a.closers = append(a.closers, func() { _ = srv.Stop() })
+		uri = srv.URI()
+		logger.Info("using embedded FerretDB", "dir", dir)
+	}
+	client, err := mongo.Connect(options.Client().ApplyURI(uri))
+	if err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, func() {
+		c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = client.Disconnect(c)
+	})
+	pingCtx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := client.Ping(pingCtx, nil); err != nil {
+		return nil, fmt.Errorf("connect to MongoDB: %w", err)
+	}
+	dbName := getenv("MONGODB_DATABASE")
+	if dbName == "" {
+		dbName = "ginusers"
+	}
+	store := mongostore.New[Profile](client.Database(dbName).Collection("users"))
+	if err := store.EnsureIndexes(ctx); err != nil {
+		return nil, err
+	}
+
+	secret := []byte(getenv("SECRET"))
+	if len(secret) == 0 {
+		secret = []byte(rand.Text() + rand.Text())
+		logger.Warn("SECRET is not set: using a random secret, so tokens stop working when the example restarts")
+	}
+	m, err := ginusers.New(store,
+		ginusers.WithSecret(secret),
+		ginusers.WithLogger(logger),
+		ginusers.WithPasswordValidator(validatePassword),
+		ginusers.OnAfterRegister(func(ctx context.Context, u *User) error {
+			logger.InfoContext(ctx, "user has registered", "user_id", u.ID)
+			return nil
+		}),
+	)
+	if err != nil {
+		return nil, err
+	}
+	a.manager = m
+	if err := ensureAdmin(ctx, m, getenv("ADMIN_EMAIL"), getenv("ADMIN_PASSWORD")); err != nil {
+		return nil, fmt.Errorf("admin user: %w", err)
+	}
+
+	if getenv("GIN_MODE") == "" {
+		gin.SetMode(gin.ReleaseMode)
+	}
+	e := gin.New()
+	e.Use(gin.Recovery())
+	// No proxy in front by default: do not trust X-Forwarded-For.
+	if err := e.SetTrustedProxies(nil); err != nil {
+		return nil, err
+	}
+	ginusers.Routes(e, m)
+	e.GET("/authenticated-route", ginusers.RequireUser(m), func(c *gin.Context) {
+		u, _ := ginusers.CurrentUser[Profile](c)
+		c.JSON(http.StatusOK, gin.H{"message": fmt.Sprintf("Hello %s!", u.Email)})
+	})
+	a.engine = e
+	return a, nil
+}
+
+// validatePassword is fastapi-users' documented validator: at least 8
+// characters (also the library's default rule) and not containing the e-mail.
+func validatePassword(_ context.Context, password string, u *User) error {
+	if len([]rune(password)) < 8 {
+		return &ginusers.PasswordError{Reason: "Password should be at least 8 characters"}
+	}
+	if u.Email != "" && strings.Contains(password, u.Email) {
+		return &ginusers.PasswordError{Reason: "Password should not contain e-mail"}
+	}
+	return nil
+}
+
+// ensureAdmin makes the user with that e-mail an active, verified superuser
+// with that password, creating it if needed. It does nothing unless both are
+// set, and changes nothing that is already right.
+func ensureAdmin(ctx context.Context, m *ginusers.Manager[Profile], email, password string) error {
+	if email == "" || password == "" {
+		return nil
+	}
+	yes := true
+	u, err := m.GetByEmail(ctx, email)
+	if errors.Is(err, ginusers.ErrUserNotFound) {
+		_, err = m.Create(ctx, ginusers.UserCreate[Profile]{Email: email, Password: password, Active: &yes, Superuser: &yes, Verified: &yes})
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	var upd ginusers.UserUpdate[Profile]
+	if !u.Active || !u.Superuser || !u.Verified {
+		upd.Active, upd.Superuser, upd.Verified = &yes, &yes, &yes
+	}
+	if ok, err := m.VerifyPassword(ctx, u, password); err != nil {
+		return err
+	} else if !ok {
+		upd.Password = &password
+	}
+	if upd.Active == nil && upd.Password == nil {
+		return nil
+	}
+	_, err = m.Update(ctx, u, upd)
+	return err
+}

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+// startExample runs the example as `go run ./example` would, on an
+// embedded FerretDB in dir, and returns its base URL and a stop function.
+func startExample(t *testing.T, env map[string]string) (string, func()) {
+	t.Helper()
+	getenv := func(k string) string { return env[k] }
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, getenv, slog.New(slog.DiscardHandler), ready) }()
+	select {
+	case addr := <-ready:
+		stopped := false
+		return "http://" + addr, func() {
+			if stopped {
+				return
+			}
+			stopped = true
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("run() after shutdown = %v, want nil", err)
+			}
+		}
+	case err := <-done:
+		cancel()
+		t.Fatalf("run() = %v before serving", err)
+	case <-time.After(60 * time.Second):
+		cancel()
+		t.Fatal("the example did not start within 60 s")
+	}
+	return "", nil
+}
+
+type result struct {
+	code int
+	body map[string]any
+	raw  string
+}
+
+func call(t *testing.T, method, u, contentType, body, token string) result {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), method, u, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	r := result{code: resp.StatusCode, raw: string(b)}
+	_ = json.Unmarshal(b, &r.body)
+	return r
+}
+
+func login(t *testing.T, base, email, password string) string {
+	t.Helper()
+	r := call(t, "POST", base+"/auth/jwt/login", "application/x-www-form-urlencoded", url.Values{"username": {email}, "password": {password}}.Encode(), "")
+	if r.code != 200 {
+		t.Fatalf("login %s = %d %s", email, r.code, r.raw)
+	}
+	return r.body["access_token"].(string)
+}
+
+func TestExampleEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{
+		"ADDR": "127.0.0.1:0", "DATA_DIR": dir,
+		"SECRET":      "an example secret that is long enough to sign",
+		"ADMIN_EMAIL": "admin@camelot.bt", "ADMIN_PASSWORD": "holy-grail-1",
+	}
+	base, stop := startExample(t, env)
+	defer stop()
+
+	r := call(t, "POST", base+"/auth/register", "application/json", `{"email": "king.arthur@camelot.bt", "password": "guinevere", "first_name": "Arthur"}`, "")
+	if r.code != 201 || r.body["first_name"] != "Arthur" || r.body["last_name"] != nil || r.body["is_verified"] != false {
+		t.Fatalf("register = %d %s", r.code, r.raw)
+	}
+	id := r.body["id"].(string)
+	for _, tt := range []struct{ password, reason string }{
+		{"short", "Password should be at least 8 characters"},
+		{"xlancelot@camelot.btx", "Password should not contain e-mail"},
+	} {
+		r = call(t, "POST", base+"/auth/register", "application/json", `{"email": "lancelot@camelot.bt", "password": "`+tt.password+`"}`, "")
+		d, _ := r.body["detail"].(map[string]any)
+		if r.code != 400 || d["code"] != "REGISTER_INVALID_PASSWORD" || d["reason"] != tt.reason {
+			t.Fatalf("register with %q = %d %s, want reason %q", tt.password, r.code, r.raw, tt.reason)
+		}
+	}
+
+	tok := login(t, base, "King.Arthur@camelot.bt", "guinevere")
+	r = call(t, "GET", base+"/authenticated-route", "", "", tok)
+	if r.code != 200 || r.body["message"] != "Hello king.arthur@camelot.bt!" {
+		t.Fatalf("authenticated-route = %d %s", r.code, r.raw)
+	}
+	r = call(t, "PATCH", base+"/users/me", "application/json", `{"last_name": "Pendragon"}`, tok)
+	if r.code != 200 || r.body["last_name"] != "Pendragon" || r.body["first_name"] != "Arthur" {
+		t.Fatalf("PATCH /users/me = %d %s", r.code, r.raw)
+	}
+	if r = call(t, "GET", base+"/users/"+id, "", "", tok); r.code != 403 {
+		t.Fatalf("GET /users/{id} as a user = %d, want 403", r.code)
+	}
+	admin := login(t, base, "admin@camelot.bt", "holy-grail-1")
+	r = call(t, "GET", base+"/users/me", "", "", admin)
+	if r.body["is_superuser"] != true || r.body["is_verified"] != true || r.body["is_active"] != true {
+		t.Fatalf("admin = %s", r.raw)
+	}
+	if r = call(t, "GET", base+"/users/"+id, "", "", admin); r.code != 200 || r.body["last_name"] != "Pendragon" {
+		t.Fatalf("GET /users/{id} as admin = %d %s", r.code, r.raw)
+	}
+	if r = call(t, "GET", base+"/users/me", "", "", ""); r.code != 401 {
+		t.Fatalf("GET /users/me without a token = %d", r.code)
+	}
+	if r = call(t, "DELETE", base+"/auth/register", "", "", ""); r.code != 405 {
+		t.Fatalf("DELETE /auth/register = %d, want 405", r.code)
+	}
+	stop()
+
+	// A restart on the same files keeps the users and the secret's tokens,
+	// and the admin bootstrap is idempotent; a new ADMIN_PASSWORD is applied.
+	env["ADMIN_PASSWORD"] = "holy-grail-2"
+	base, stop2 := startExample(t, env)
+	defer stop2()
+	if r = call(t, "GET", base+"/users/me", "", "", tok); r.code != 200 || r.body["last_name"] != "Pendragon" {
+		t.Fatalf("after restart GET /users/me = %d %s", r.code, r.raw)
+	}
+	login(t, base, "admin@camelot.bt", "holy-grail-2")
+}
+
+func TestExampleRandomSecretWarns(t *testing.T) {
+	var logs strings.Builder
+	getenv := func(k string) string {
+		return map[string]string{"DATA_DIR": t.TempDir()}[k]
+	}
+	a, err := newApp(t.Context(), getenv, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.close()
+	if !strings.Contains(logs.String(), "SECRET is not set") {
+		t.Fatalf("logs = %q, want a warning about the random secret", logs.String())
+	}
+}

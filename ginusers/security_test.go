@@ -1,0 +1,174 @@
+package ginusers_test
+
+import (
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v3/jwa"
+	"github.com/lestrrat-go/jwx/v3/jwt"
+)
+
+// signJWT signs claims with HS256 (or alg) and key, for forging tests.
+func signJWT(t *testing.T, alg jwa.SignatureAlgorithm, key []byte, claims map[string]any) string {
+	t.Helper()
+	tok := jwt.New()
+	for k, v := range claims {
+		if err := tok.Set(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := jwt.Sign(tok, jwt.WithKey(alg, key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(s)
+}
+
+func TestTokenAttacksOverHTTP(t *testing.T) {
+	a := newApp(t)
+	u, valid := a.user("king.arthur@camelot.bt", true, false, false)
+	gone, goneTok := a.user("gone@camelot.bt", true, false, false)
+	if err := a.store.Delete(t.Context(), gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	now := a.now
+	claims := func(extra map[string]any) map[string]any {
+		c := map[string]any{"sub": u.ID, "aud": []string{"fastapi-users:auth"}, "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()}
+		for k, v := range extra {
+			if v == nil {
+				delete(c, k)
+			} else {
+				c[k] = v
+			}
+		}
+		return c
+	}
+	b64 := base64.RawURLEncoding.EncodeToString
+	parts := strings.Split(valid, ".")
+	noneTok := b64([]byte(`{"alg":"none","typ":"JWT"}`)) + "." + parts[1] + "."
+	tampered := parts[0] + "." + b64([]byte(`{"sub":"`+u.ID+`","aud":["fastapi-users:auth"],"iat":1,"exp":9999999999,"is_superuser":true}`)) + "." + parts[2]
+	critHdr := b64([]byte(`{"alg":"HS256","typ":"JWT","crit":["x-unknown"],"x-unknown":1}`))
+
+	tests := []struct {
+		name   string
+		header string
+		status int
+	}{
+		{"a valid token is accepted", "Bearer " + valid, 200},
+		{"a lower-case bearer scheme is accepted", "bearer " + valid, 200},
+		{"no header is refused", "", 401},
+		{"a Bearerx prefix is refused", "Bearerx " + valid, 401},
+		{"a Basic scheme is refused", "Basic " + valid, 401},
+		{"garbage is refused", "Bearer not.a.jwt", 401},
+		{"an alg none token is refused", "Bearer " + noneTok, 401},
+		{"a tampered payload is refused", "Bearer " + tampered, 401},
+		{"a token signed with another key is refused", "Bearer " + signJWT(t, jwa.HS256(), []byte("another secret that is long enough for HS256"), claims(nil)), 401},
+		{"an HS512 token with the right key is refused (algorithm pinned)", "Bearer " + signJWT(t, jwa.HS512(), testSecret, claims(nil)), 401},
+		{"an expired token is refused", "Bearer " + signJWT(t, jwa.HS256(), testSecret, claims(map[string]any{"iat": now.Add(-2 * time.Hour).Unix(), "exp": now.Add(-time.Hour).Unix()})), 401},
+		{"a token without exp is refused", "Bearer " + signJWT(t, jwa.HS256(), testSecret, claims(map[string]any{"exp": nil})), 401},
+		{"a token without iat is refused", "Bearer " + signJWT(t, jwa.HS256(), testSecret, claims(map[string]any{"iat": nil})), 401},
+		{"a token without sub is refused", "Bearer " + signJWT(t, jwa.HS256(), testSecret, claims(map[string]any{"sub": nil})), 401},
+		{"a token without aud is refused", "Bearer " + signJWT(t, jwa.HS256(), testSecret, claims(map[string]any{"aud": nil})), 401},
+		{"a verify token is refused as an access token", "Bearer " + signJWT(t, jwa.HS256(), testSecret, claims(map[string]any{"aud": "fastapi-users:verify", "email": u.Email})), 401},
+		{"a reset token is refused as an access token", "Bearer " + signJWT(t, jwa.HS256(), testSecret, claims(map[string]any{"aud": "fastapi-users:reset", "password_fgpt": "x"})), 401},
+		{"an OAuth state token is refused as an access token", "Bearer " + signJWT(t, jwa.HS256(), testSecret, claims(map[string]any{"aud": "fastapi-users:oauth-state"})), 401},
+		{"a token for an unparsable id is refused", "Bearer " + signJWT(t, jwa.HS256(), testSecret, claims(map[string]any{"sub": "not-an-object-id"})), 401},
+		{"an operator-looking sub is refused", "Bearer " + signJWT(t, jwa.HS256(), testSecret, claims(map[string]any{"sub": `{"$ne": null}`})), 401},
+		{"a token for a deleted user is refused", "Bearer " + goneTok, 401},
+		{"an unknown crit header is refused", "Bearer " + critHdr + "." + parts[1] + "." + parts[2], 401},
+		{"a token of 100,000 dots is refused", "Bearer " + strings.Repeat(".", 100000), 401},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var h []string
+			if tt.header != "" {
+				h = []string{"Authorization", tt.header}
+			}
+			r := a.req("GET", "/users/me", nil, h...)
+			if tt.status == 401 {
+				wantDetail(t, r, 401, "Unauthorized")
+				return
+			}
+			wantStatus(t, r, tt.status)
+		})
+	}
+
+	t.Run("a token expires with the clock", func(t *testing.T) {
+		a.now = now.Add(time.Hour + time.Second)
+		defer func() { a.now = now }()
+		wantDetail(t, a.req("GET", "/users/me", nil, bearer(valid)...), 401, "Unauthorized")
+	})
+}
+
+func TestInjectionIsRefusedEverywhere(t *testing.T) {
+	a := newApp(t)
+	_, super := a.user("admin@camelot.bt", true, true, true)
+	a.user("king.arthur@camelot.bt", true, false, false)
+	ops := []any{
+		map[string]any{"$ne": ""},
+		map[string]any{"$gt": ""},
+		map[string]any{"$regex": ".*"},
+		map[string]any{"$where": "true"},
+		[]any{"a@b.co"},
+		123,
+		true,
+	}
+	for _, field := range []string{"email", "password", "first_name", "last_name", "age", "is_active", "is_superuser", "is_verified"} {
+		for _, op := range ops {
+			body := map[string]any{"email": "new@camelot.bt", "password": "guinevere"}
+			body[field] = op
+			before := a.count()
+			r := a.req("POST", "/auth/register", body)
+			if r.Code == http.StatusCreated {
+				// Only values of the right type may pass.
+				switch field {
+				case "age":
+					if _, ok := op.(int); ok {
+						a.m.Delete(t.Context(), a.mustGetByEmail("new@camelot.bt"))
+						continue
+					}
+				case "is_active", "is_superuser", "is_verified":
+					if _, ok := op.(bool); ok {
+						got := a.mustGetByEmail("new@camelot.bt")
+						if !got.Active || got.Superuser || got.Verified {
+							t.Fatalf("register with %s=%v set a protected flag", field, op)
+						}
+						a.m.Delete(t.Context(), got)
+						continue
+					}
+				}
+				t.Fatalf("register with %s=%v = 201 %s, want 422", field, op, r.Body)
+			}
+			want422(t, r, field)
+			if a.count() != before {
+				t.Fatalf("register with %s=%v wrote a user", field, op)
+			}
+			p := a.req("PATCH", "/users/me", map[string]any{field: op}, bearer(super)...)
+			if p.Code != 422 && p.Code != 200 {
+				t.Fatalf("PATCH /users/me with %s=%v = %d %s", field, op, p.Code, p.Body)
+			}
+		}
+	}
+	// Form fields are strings: an operator-looking login is a wrong login.
+	for _, v := range []string{`{"$ne": ""}`, `[$ne]=`, ".*", "king.arthur@camelot.bt' || '1'=='1"} {
+		wantDetail(t, a.req("POST", "/auth/jwt/login", url.Values{"username": {v}, "password": {v}}), 400, "LOGIN_BAD_CREDENTIALS")
+		wantDetail(t, a.req("POST", "/auth/jwt/login", url.Values{"username": {"king.arthur@camelot.bt"}, "password": {v}}), 400, "LOGIN_BAD_CREDENTIALS")
+	}
+	// The admin is unchanged by all of this.
+	if u := a.mustGetByEmail("admin@camelot.bt"); !u.Superuser || !u.Active || u.Email != "admin@camelot.bt" {
+		t.Fatalf("admin after injections = %+v", u)
+	}
+}
+
+func (a *app) mustGetByEmail(email string) *User {
+	a.t.Helper()
+	u, err := a.store.GetByEmail(a.t.Context(), email)
+	if err != nil {
+		a.t.Fatalf("GetByEmail(%s) error = %v", email, err)
+	}
+	return u
+}
