@@ -40,6 +40,14 @@ var (
 	// asked, such as destroying a stateless JWT.
 	ErrNotSupported = errors.New("ginusers: not supported")
 
+	// ErrTokenNotFound is returned by an [AccessTokenStore] for an unknown
+	// token digest.
+	ErrTokenNotFound = errors.New("ginusers: access token not found")
+
+	// ErrTokenExists is returned by an [AccessTokenStore] when a token
+	// digest is stored already.
+	ErrTokenExists = errors.New("ginusers: access token already exists")
+
 	// ErrHashingBusy is returned when the context ends while waiting for a
 	// free password-hashing slot (see [WithMaxConcurrentHashes]).
 	ErrHashingBusy = errors.New("ginusers: password hashing is busy")

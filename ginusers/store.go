@@ -1,6 +1,9 @@
 package ginusers
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Store persists users. Implementations must be safe for concurrent use.
 // Every method takes the request's context first and must honour its
@@ -35,4 +38,48 @@ type Store[F any] interface {
 	// Delete removes the user with the given id. It returns an error wrapping
 	// [ErrUserNotFound] when there is none.
 	Delete(ctx context.Context, id string) error
+}
+
+// AccessToken is a stored access token of a [DatabaseStrategy]. Only the
+// SHA-256 digest of the token is stored, never the token itself, so a copy
+// of the database yields no usable token.
+type AccessToken struct {
+	// Digest is the lower-case hex SHA-256 of the token.
+	Digest string
+	// UserID is the id of the user the token was issued to.
+	UserID string
+	// CreatedAt is when the token was issued.
+	CreatedAt time.Time
+	// ExpiresAt is when the token stops working.
+	ExpiresAt time.Time
+}
+
+// AccessTokenStore persists the access tokens of a [DatabaseStrategy].
+// Implementations must be safe for concurrent use and share no state
+// between processes other than the database: two app instances on one
+// database see each other's logins and logouts at once. Run
+// [github.com/ginusers/kit/ginusers/storetest.RunTokens] against an
+// implementation to check it keeps this contract.
+type AccessTokenStore interface {
+	// CreateToken stores t. A digest that exists already returns an error
+	// wrapping [ErrTokenExists].
+	CreateToken(ctx context.Context, t AccessToken) error
+
+	// GetToken returns the token with the given digest, or an error wrapping
+	// [ErrTokenNotFound]. It may return an expired token; the caller checks
+	// ExpiresAt. A digest is matched exactly, never as a pattern.
+	GetToken(ctx context.Context, digest string) (AccessToken, error)
+
+	// DeleteToken deletes the token with the given digest. It reports
+	// whether this call deleted it, so that concurrent deletions of one
+	// token see exactly one true; a missing token is (false, nil).
+	DeleteToken(ctx context.Context, digest string) (bool, error)
+
+	// DeleteUserTokens deletes every token of the user and returns how many.
+	DeleteUserTokens(ctx context.Context, userID string) (int64, error)
+
+	// DeleteExpiredTokens deletes the tokens that expired before now and
+	// returns how many. Stores whose server expires documents itself (a TTL
+	// index, Redis key expiry) may do nothing.
+	DeleteExpiredTokens(ctx context.Context, now time.Time) (int64, error)
 }
