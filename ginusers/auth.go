@@ -184,12 +184,10 @@ func (s *JWTStrategy) ReadToken(_ context.Context, token string) (TokenInfo, err
 	if err != nil {
 		return TokenInfo{}, err
 	}
-	sub, ok := tok.Subject()
-	if !ok || sub == "" {
+	if tok.Sub == "" {
 		return TokenInfo{}, fmt.Errorf("%w: no subject", ErrInvalidToken)
 	}
-	iat, _ := tok.IssuedAt()
-	return TokenInfo{UserID: sub, IssuedAt: iat}, nil
+	return TokenInfo{UserID: tok.Sub, IssuedAt: unixTime(*tok.Iat)}, nil
 }
 
 // DestroyToken implements [Strategy]; a JWT cannot be destroyed.

@@ -47,7 +47,7 @@ func (m *Manager[F]) Verify(ctx context.Context, token string) (*User[F], error)
 	if err != nil {
 		return nil, err
 	}
-	sub, email := stringClaim(tok, "sub"), stringClaim(tok, "email")
+	sub, email := tok.Sub, tok.Email
 	if sub == "" || email == "" {
 		return nil, fmt.Errorf("%w: missing sub or email", ErrInvalidToken)
 	}
@@ -112,7 +112,7 @@ func (m *Manager[F]) ResetPassword(ctx context.Context, token, password string) 
 	if err != nil {
 		return nil, err
 	}
-	sub, fgpt := stringClaim(tok, "sub"), stringClaim(tok, "password_fgpt")
+	sub, fgpt := tok.Sub, tok.PasswordFgpt
 	if sub == "" || fgpt == "" {
 		return nil, fmt.Errorf("%w: missing sub or password_fgpt", ErrInvalidToken)
 	}

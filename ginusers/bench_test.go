@@ -1,0 +1,94 @@
+package ginusers_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/ginusers/kit/ginusers"
+	"github.com/ginusers/kit/ginusers/storetest"
+	"github.com/ginusers/kit/mongostore"
+	"github.com/ginusers/kit/mongostore/mongotest"
+)
+
+// benchRouter mounts Routes on a manager over store and returns the router
+// and a valid access token for a fresh user.
+func benchRouter(b *testing.B, store ginusers.Store[Fields], opts ...ginusers.Option) (*gin.Engine, string) {
+	b.Helper()
+	m, err := ginusers.New(store, append([]ginusers.Option{ginusers.WithSecret(testSecret), ginusers.WithLogger(discardLogger)}, opts...)...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := gin.New()
+	ginusers.Routes(e, m)
+	if _, err := m.Register(b.Context(), ginusers.UserCreate[Fields]{Email: "bench@camelot.bt", Password: "guinevere"}); err != nil {
+		b.Fatal(err)
+	}
+	w := httptest.NewRecorder()
+	r := httptest.NewRequest("POST", "/auth/jwt/login", strings.NewReader(url.Values{"username": {"bench@camelot.bt"}, "password": {"guinevere"}}.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	e.ServeHTTP(w, r)
+	if w.Code != 200 {
+		b.Fatalf("login = %d %s", w.Code, w.Body)
+	}
+	tok := w.Body.String()
+	tok = tok[strings.Index(tok, `"access_token":"`)+16:]
+	tok = tok[:strings.IndexByte(tok, '"')]
+	return e, tok
+}
+
+func benchMe(b *testing.B, e *gin.Engine, tok string) {
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		r := httptest.NewRequest("GET", "/users/me", nil)
+		r.Header.Set("Authorization", "Bearer "+tok)
+		for pb.Next() {
+			w := httptest.NewRecorder()
+			e.ServeHTTP(w, r)
+			if w.Code != http.StatusOK {
+				b.Fatalf("GET /users/me = %d", w.Code)
+			}
+		}
+	})
+}
+
+// BenchmarkMe measures GET /users/me: JWT check plus a user lookup, with
+// the in-memory store (the cost of ginusers itself) and with mongostore on
+// the embedded FerretDB (or MONGODB_URI).
+func BenchmarkMe(b *testing.B) {
+	b.Run("store=memory", func(b *testing.B) {
+		e, tok := benchRouter(b, storetest.NewMemStore[Fields]())
+		benchMe(b, e, tok)
+	})
+	b.Run("store=mongo", func(b *testing.B) {
+		s := mongostore.New[Fields](mongotest.Database(b).Collection("users"))
+		if err := s.EnsureIndexes(b.Context()); err != nil {
+			b.Fatal(err)
+		}
+		e, tok := benchRouter(b, s)
+		benchMe(b, e, tok)
+	})
+}
+
+// BenchmarkLogin measures POST /auth/jwt/login with the default argon2id
+// parameters (m=19 MiB, t=2, p=1), in-memory store.
+func BenchmarkLogin(b *testing.B) {
+	e, _ := benchRouter(b, storetest.NewMemStore[Fields]())
+	body := url.Values{"username": {"bench@camelot.bt"}, "password": {"guinevere"}}.Encode()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		r := httptest.NewRequest("POST", "/auth/jwt/login", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		w := httptest.NewRecorder()
+		e.ServeHTTP(w, r)
+		if w.Code != 200 {
+			b.Fatalf("login = %d", w.Code)
+		}
+	}
+}
