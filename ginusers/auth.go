@@ -164,6 +164,8 @@ func NewJWTStrategy(secret []byte, opts ...JWTOption) (*JWTStrategy, error) {
 		return nil, err
 	}
 	switch c.audience {
+	case "":
+		return nil, configErrorf("JWT audience must not be empty")
 	case AudienceVerify, AudienceReset, AudienceOAuthState:
 		return nil, configErrorf("JWT audience %q is reserved for another purpose", c.audience)
 	}

@@ -139,8 +139,12 @@ func (m *Manager[F]) ResetPassword(ctx context.Context, token, password string) 
 		return nil, err
 	}
 	u.HashedPassword = h
+	m.markRevoked(u)
 	if err := m.store.Update(ctx, u); err != nil {
 		return nil, err
+	}
+	if err := m.revokeTokens(ctx, u.ID); err != nil {
+		return u, err
 	}
 	if err := runUserHooks(ctx, m.hooks.afterResetPassword, u, "after reset-password"); err != nil {
 		return u, err

@@ -201,7 +201,7 @@ func (m *Manager[F]) Create(ctx context.Context, in UserCreate[F]) (*User[F], er
 	// Checking first spares a hash for a taken address; the store's unique
 	// index still decides races.
 	if _, err := m.store.GetByEmail(ctx, email); err == nil {
-		return nil, fmt.Errorf("ginusers: register %w", ErrUserExists)
+		return nil, ErrUserExists
 	} else if !errors.Is(err, ErrUserNotFound) {
 		return nil, err
 	}
@@ -317,7 +317,7 @@ func (m *Manager[F]) update(ctx context.Context, u *User[F], upd UserUpdate[F], 
 			next.Email = email
 		default:
 			if _, err := m.store.GetByEmail(ctx, email); err == nil {
-				return nil, fmt.Errorf("ginusers: update %w", ErrUserExists)
+				return nil, ErrUserExists
 			} else if !errors.Is(err, ErrUserNotFound) {
 				return nil, err
 			}
@@ -344,10 +344,20 @@ func (m *Manager[F]) update(ctx context.Context, u *User[F], upd UserUpdate[F], 
 		}
 		next.HashedPassword = h
 	}
+	// A new password or a deactivation ends every session of the user.
+	revoke := upd.Password != nil || u.Active && !next.Active
+	if revoke {
+		m.markRevoked(&next)
+	}
 	if err := m.store.Update(ctx, &next); err != nil {
 		return nil, err
 	}
 	*u = next
+	if revoke {
+		if err := m.revokeTokens(ctx, u.ID); err != nil {
+			return u, err
+		}
+	}
 	changes := upd.changes(safe)
 	for _, fn := range m.hooks.afterUpdate {
 		if err := fn(ctx, u, changes); err != nil {
@@ -366,7 +376,46 @@ func (m *Manager[F]) Delete(ctx context.Context, u *User[F]) error {
 	if err := m.store.Delete(ctx, u.ID); err != nil {
 		return err
 	}
+	if err := m.revokeTokens(ctx, u.ID); err != nil {
+		return err
+	}
 	return runUserHooks(ctx, m.hooks.afterDelete, u, "after delete")
+}
+
+// LogoutAll ends every session of u: the tokens of [Revoker] strategies
+// are deleted and, with [WithJWTRevocation], every token issued until now
+// is refused from now on, JWTs included.
+func (m *Manager[F]) LogoutAll(ctx context.Context, u *User[F]) error {
+	if m.cfg.jwtRevocation {
+		next := *u
+		m.markRevoked(&next)
+		if err := m.store.Update(ctx, &next); err != nil {
+			return err
+		}
+		*u = next
+	}
+	return m.revokeTokens(ctx, u.ID)
+}
+
+// markRevoked sets u's "tokens valid after" time to now when JWT
+// revocation is on (to the millisecond, as stored and as in iat).
+func (m *Manager[F]) markRevoked(u *User[F]) {
+	if m.cfg.jwtRevocation {
+		u.TokensValidAfter = m.now().UTC().Truncate(time.Millisecond)
+	}
+}
+
+// revokeTokens deletes the user's tokens in every backend that can.
+func (m *Manager[F]) revokeTokens(ctx context.Context, userID string) error {
+	var errs []error
+	for _, b := range m.backends {
+		if r, ok := b.strategy.(Revoker); ok {
+			if err := r.RevokeAll(ctx, userID); err != nil {
+				errs = append(errs, fmt.Errorf("ginusers: revoke tokens of backend %s: %w", b.name, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // VerifyPassword reports whether password is u's current password. It costs

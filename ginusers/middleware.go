@@ -2,6 +2,7 @@ package ginusers
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 
@@ -56,7 +57,7 @@ func OptionalUser[F any](m *Manager[F], reqs ...Requirement) gin.HandlerFunc {
 	r := makeRequirements(reqs)
 	return func(c *gin.Context) {
 		u, b, token, err := m.userFromRequest(c)
-		if err != nil {
+		if err != nil && !errors.Is(err, errRequestRefused) {
 			m.internalError(c, err)
 			return
 		}
@@ -87,6 +88,10 @@ func (u *User[F]) flags() (active, verified, superuser bool) {
 // aborting on failure.
 func (m *Manager[F]) requireUser(c *gin.Context, r requirements) (*User[F], bool) {
 	u, b, token, err := m.userFromRequest(c)
+	if errors.Is(err, errRequestRefused) {
+		c.AbortWithStatusJSON(http.StatusForbidden, detail("Forbidden"))
+		return nil, false
+	}
 	if err != nil {
 		m.internalError(c, err)
 		return nil, false
@@ -107,6 +112,10 @@ func (m *Manager[F]) requireUser(c *gin.Context, r requirements) (*User[F], bool
 	return u, true
 }
 
+// errRequestRefused marks a request that a transport's [RequestChecker]
+// refused (a cross-origin request carrying a cookie).
+var errRequestRefused = errors.New("ginusers: request refused")
+
 // userFromRequest asks each backend in order for the request's user. A
 // missing, invalid or revoked token, or one whose user is gone, moves on to
 // the next backend; the result is nil when none yields a user. Only a
@@ -117,6 +126,11 @@ func (m *Manager[F]) userFromRequest(c *gin.Context) (*User[F], *Backend, string
 		token := b.transport.Token(c.Request)
 		if token == "" {
 			continue
+		}
+		if rc, ok := b.transport.(RequestChecker); ok {
+			if err := rc.CheckRequest(c.Request); err != nil {
+				return nil, nil, "", fmt.Errorf("%w: %w", errRequestRefused, err)
+			}
 		}
 		info, err := b.strategy.ReadToken(ctx, token)
 		if err != nil {
@@ -132,7 +146,7 @@ func (m *Manager[F]) userFromRequest(c *gin.Context) (*User[F], *Backend, string
 			}
 			return nil, nil, "", err
 		}
-		if !u.TokensValidAfter.IsZero() && !info.IssuedAt.IsZero() && info.IssuedAt.Before(u.TokensValidAfter.Truncate(1e9)) {
+		if !u.TokensValidAfter.IsZero() && info.IssuedAt.Before(u.TokensValidAfter) {
 			continue
 		}
 		return u, b, token, nil

@@ -22,6 +22,7 @@ type config struct {
 	clock            func() time.Time
 	maxBodyBytes     int64
 	requireVerified  bool
+	jwtRevocation    bool
 	verifySecret     []byte
 	verifyLifetime   time.Duration
 	resetSecret      []byte
@@ -138,4 +139,15 @@ func WithResetSecret(secret []byte) Option {
 // is one hour.
 func WithResetLifetime(d time.Duration) Option {
 	return func(c *config) { c.resetLifetime = d }
+}
+
+// WithJWTRevocation makes stateless tokens revocable: the user gets a
+// "tokens valid after" time, set when the password changes or is reset,
+// when the user is deactivated and on logout everywhere, and every token
+// issued before it is refused (JWTs included, which otherwise stay valid
+// until they expire). It costs nothing per request: the user is loaded
+// anyway. Off by default, as in fastapi-users. Tokens of a [Revoker]
+// strategy ([DatabaseStrategy]) are deleted on those events either way.
+func WithJWTRevocation() Option {
+	return func(c *config) { c.jwtRevocation = true }
 }

@@ -12,6 +12,7 @@ import (
 //
 //	POST   /auth/<backend>/login    log in (form: username, password)      200 / 204
 //	POST   /auth/<backend>/logout   log out                                 204
+//	POST   /auth/logout-all         end every session of the current user   204
 //	POST   /auth/register           create an account (JSON)                201
 //	POST   /auth/forgot-password    ask for a password-reset token          202
 //	POST   /auth/reset-password     set a new password with the token       200
@@ -35,6 +36,7 @@ func Routes[F any](r gin.IRouter, m *Manager[F]) {
 		AuthRoutes(r.Group("/auth/"+b.name), m, b)
 	}
 	auth := r.Group("/auth")
+	LogoutAllRoutes(auth, m)
 	RegisterRoutes(auth, m)
 	ResetPasswordRoutes(auth, m)
 	VerifyRoutes(auth, m)
@@ -57,6 +59,18 @@ func Routes[F any](r gin.IRouter, m *Manager[F]) {
 func AuthRoutes[F any](r gin.IRouter, m *Manager[F], b *Backend) {
 	r.POST("/login", m.handleLogin(b))
 	r.POST("/logout", m.handleLogout(b))
+}
+
+// LogoutAllRoutes mounts the "log out everywhere" route on r:
+//
+//	POST /logout-all: requires an active user (401) and, with
+//	[WithRequireVerified], a verified one (403). Calls [Manager.LogoutAll]:
+//	every stored token of the user is deleted and, with
+//	[WithJWTRevocation], every token issued so far is refused. Answers the
+//	logout response of the backend that authenticated the request (204,
+//	clearing the cookie for a cookie backend).
+func LogoutAllRoutes[F any](r gin.IRouter, m *Manager[F]) {
+	r.POST("/logout-all", m.handleLogoutAll)
 }
 
 // RegisterRoutes mounts the registration route on r:
@@ -99,6 +113,13 @@ func (m *Manager[F]) baseRequirements(extra ...Requirement) requirements {
 func (m *Manager[F]) handleLogin(b *Backend) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		ctx := c.Request.Context()
+		if rc, ok := b.transport.(RequestChecker); ok {
+			// Login CSRF: a cross-site form must not log the browser in.
+			if err := rc.CheckRequest(c.Request); err != nil {
+				c.AbortWithStatusJSON(http.StatusForbidden, detail("Forbidden"))
+				return
+			}
+		}
 		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, m.cfg.maxBodyBytes)
 		var form map[string][]string
 		mt, _, _ := mime.ParseMediaType(c.ContentType())
@@ -199,6 +220,20 @@ func (m *Manager[F]) handleLogout(b *Backend) gin.HandlerFunc {
 		status, body := b.transport.LogoutResponse(c)
 		writeResponse(c, status, body)
 	}
+}
+
+func (m *Manager[F]) handleLogoutAll(c *gin.Context) {
+	u, ok := m.requireUser(c, m.baseRequirements())
+	if !ok {
+		return
+	}
+	l, _ := currentLogin(c)
+	if err := m.LogoutAll(c.Request.Context(), u); err != nil {
+		m.internalError(c, err)
+		return
+	}
+	status, body := l.backend.transport.LogoutResponse(c)
+	writeResponse(c, status, body)
 }
 
 func (m *Manager[F]) handleRegister(c *gin.Context) {

@@ -44,13 +44,17 @@ func (mb *mailbox) all(kind, email string) []string {
 // flowApp is an app whose verify and reset hooks post into a mailbox.
 func flowApp(t *testing.T, extra ...ginusers.Option) (*app, *mailbox) {
 	mb := &mailbox{}
-	opts := append([]ginusers.Option{
+	return newApp(t, append(mailboxOptions(mb), extra...)...), mb
+}
+
+// mailboxOptions are hooks that post tokens and events into mb.
+func mailboxOptions(mb *mailbox) []ginusers.Option {
+	return []ginusers.Option{
 		ginusers.OnAfterForgotPassword(func(_ context.Context, u *User, tok string) error { mb.put("reset", u, tok); return nil }),
 		ginusers.OnAfterRequestVerify(func(_ context.Context, u *User, tok string) error { mb.put("verify", u, tok); return nil }),
 		ginusers.OnAfterResetPassword(func(_ context.Context, u *User) error { mb.event("after-reset:" + u.Email); return nil }),
 		ginusers.OnAfterVerify(func(_ context.Context, u *User) error { mb.event("after-verify:" + u.Email); return nil }),
-	}, extra...)
-	return newApp(t, opts...), mb
+	}
 }
 
 // forgot asks for a reset token and returns the newest one delivered to

@@ -1,17 +1,19 @@
 package ginusers
 
 import (
+	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v3/jwa"
 	"github.com/lestrrat-go/jwx/v3/jws"
-	"github.com/lestrrat-go/jwx/v3/jwt"
 )
 
 // Audiences of the tokens ginusers makes. A token made for one purpose is
@@ -29,6 +31,14 @@ const MinSecretLength = 32
 // maxTokenLength bounds the tokens parsed, so that parsing untrusted input
 // costs little.
 const maxTokenLength = 8 << 10
+
+// maxHeaderLength bounds the encoded protected header. ginusers and PyJWT
+// write {"alg":"HS256","typ":"JWT"}, 36 characters once encoded.
+const maxHeaderLength = 512
+
+// maxClockSkew is how far in the future a token's iat may be, for servers
+// whose clocks differ a little.
+const maxClockSkew = time.Minute
 
 // errTokenExpired marks an expired but otherwise valid token.
 var errTokenExpired = errors.New("ginusers: token expired")
@@ -48,26 +58,33 @@ func newTokenCodec(secret []byte, audience string, lifetime time.Duration) (*tok
 	if lifetime <= 0 {
 		return nil, configErrorf("lifetime of %q tokens must be positive, got %v", audience, lifetime)
 	}
-	return &tokenCodec{key: secret, audience: audience, lifetime: lifetime, clock: time.Now}, nil
+	// The codec keeps its own copy, so that a caller wiping its secret does
+	// not leave tokens signed with zero bytes.
+	return &tokenCodec{key: bytes.Clone(secret), audience: audience, lifetime: lifetime, clock: time.Now}, nil
 }
 
 // issue signs a token for subject with the given extra claims. It always
-// sets sub, aud, iat and exp.
-func (tc *tokenCodec) issue(subject string, claims map[string]any) (string, error) {
+// sets sub, aud, iat and exp. iat carries milliseconds (a NumericDate may
+// be fractional, RFC 7519 section 2), so that revocation by time is exact.
+func (tc *tokenCodec) issue(subject string, extra map[string]any) (string, error) {
 	now := tc.clock()
-	b := jwt.NewBuilder().
-		Subject(subject).
-		Audience([]string{tc.audience}).
-		IssuedAt(now).
-		Expiration(now.Add(tc.lifetime))
-	for k, v := range claims {
-		b = b.Claim(k, v)
+	c := make(map[string]any, len(extra)+4)
+	for k, v := range extra {
+		c[k] = v
 	}
-	tok, err := b.Build()
+	c["sub"] = subject
+	c["aud"] = []string{tc.audience}
+	c["iat"] = json.Number(strconv.FormatFloat(float64(now.UnixMilli())/1000, 'f', -1, 64))
+	c["exp"] = now.Add(tc.lifetime).Unix()
+	payload, err := json.Marshal(c)
 	if err != nil {
-		return "", fmt.Errorf("ginusers: build token: %w", err)
+		return "", fmt.Errorf("ginusers: encode token: %w", err)
 	}
-	signed, err := jwt.Sign(tok, jwt.WithKey(jwa.HS256(), tc.key))
+	hdr := jws.NewHeaders()
+	if err := hdr.Set(jws.TypeKey, "JWT"); err != nil {
+		return "", fmt.Errorf("ginusers: token header: %w", err)
+	}
+	signed, err := jws.Sign(payload, jws.WithKey(jwa.HS256(), tc.key, jws.WithProtectedHeaders(hdr)))
 	if err != nil {
 		return "", fmt.Errorf("ginusers: sign token: %w", err)
 	}
@@ -118,6 +135,9 @@ func (tc *tokenCodec) parse(s string) (*claims, error) {
 	if len(s) == 0 || len(s) > maxTokenLength || strings.Count(s, ".") != 2 {
 		return nil, fmt.Errorf("%w: malformed", ErrInvalidToken)
 	}
+	if err := checkHeader(s); err != nil {
+		return nil, fmt.Errorf("%w: header: %w", ErrInvalidToken, err)
+	}
 	payload, err := jws.VerifyCompactFast(tc.key, []byte(s), jwa.HS256())
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, err)
@@ -139,5 +159,33 @@ func (tc *tokenCodec) parse(s string) (*claims, error) {
 	if !now.Before(unixTime(*c.Exp)) {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, errTokenExpired)
 	}
+	if unixTime(*c.Iat).After(now.Add(maxClockSkew)) {
+		// Such a token would outlive a "tokens valid after" revocation.
+		return nil, fmt.Errorf("%w: issued in the future", ErrInvalidToken)
+	}
 	return &c, nil
+}
+
+// checkHeader refuses, before jwx parses it, a protected header that is not
+// a short, flat JSON object of strings with alg HS256. jwx's header parser
+// builds error messages that grow with the square of the nesting depth
+// (megabytes for a few kilobytes of "["), so nested values never reach it;
+// "crit" (an array) is refused here too.
+func checkHeader(s string) error {
+	enc, _, _ := strings.Cut(s, ".")
+	if len(enc) > maxHeaderLength {
+		return errors.New("too long")
+	}
+	b, err := base64.RawURLEncoding.DecodeString(enc)
+	if err != nil {
+		return err
+	}
+	var h map[string]string
+	if err := json.Unmarshal(b, &h); err != nil {
+		return err
+	}
+	if h["alg"] != "HS256" {
+		return errors.New("alg is not HS256")
+	}
+	return nil
 }
