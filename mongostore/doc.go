@@ -1,0 +1,81 @@
+// Package mongostore provides a [ginusers.Store] that keeps users in a
+// MongoDB collection, with the document layout of fastapi-users' Beanie
+// backend, so a Go service can take over (or share) the users of a Python
+// one. It runs on MongoDB and on FerretDB, including the embedded FerretDB
+// of package [github.com/ginusers/kit/mongostore/embedded].
+//
+// The code samples in the docs must be kept in line with the Example
+// functions of this package.
+//
+//	client, err := mongo.Connect(options.Client().ApplyURI(uri))
+//	...
+//	store := mongostore.New[Profile](client.Database("app").Collection("users"))
+//	if err := store.EnsureIndexes(ctx); err != nil { ... }
+//	m, err := ginusers.New(store, ginusers.WithSecret(secret))
+//
+// # Documents
+//
+// Each user is one document:
+//
+//	{
+//	  "_id":                ObjectID,  // User.ID is its 24-digit hex form
+//	  "email":              string,    // as given, case kept
+//	  "email_key":          string,    // ginusers.EmailKey(email): lookups and uniqueness
+//	  "hashed_password":    string,
+//	  "is_active":          bool,
+//	  "is_superuser":       bool,
+//	  "is_verified":        bool,
+//	  "tokens_valid_after": date,      // absent when zero
+//	  ...                              // the fields of F, inline, by their bson tags
+//	}
+//
+// That is fastapi-users' layout plus email_key (and tokens_valid_after), so
+// the documents of a fastapi-users service read as users here, and an
+// update here leaves fields it does not know, such as oauth_accounts, alone.
+// Dates are stored with millisecond precision. Give the fields of F bson
+// tags; a field of F whose key is one of the above is shadowed by it.
+//
+// IDs are ObjectIDs. [Store.Get], [Store.Update] and [Store.Delete] treat
+// any id that is not the canonical (lower-case) hex form of an ObjectID as
+// not found, so ids from URLs and tokens need no checking.
+//
+// # Indexes
+//
+// [Store.EnsureIndexes] creates:
+//
+//   - "email_key_unique": unique and sparse, on email_key. It makes e-mail
+//     addresses unique, compared case-insensitively, also when requests
+//     race. Before creating it, EnsureIndexes sets email_key on documents
+//     that lack it, such as users created by fastapi-users.
+//   - "case_insensitive_email_index": fastapi-users' own unique index on
+//     email with the collation {locale: "en", strength: 2}, so a
+//     fastapi-users service sharing the collection keeps its guarantee. It
+//     is skipped on servers without collations (FerretDB).
+//
+// A fastapi-users service that shares the collection writes no email_key:
+// the users it creates are found by e-mail here only after the next
+// EnsureIndexes, and a change of address made there leaves email_key stale.
+// Share a collection only while migrating.
+//
+// # FerretDB
+//
+// FerretDB v1 lacks collations, so lookups never use one: they compare
+// email_key with an exact string (never a regular expression). It has no
+// TTL indexes (this package needs none) and no transactions (this package
+// uses none: every method is a single write or read). It reports a unique
+// violation caused by an update not as a duplicate-key error but as an
+// InternalError (code 1); this package maps both to
+// [ginusers.ErrUserExists]. FerretDB scans the collection for every lookup,
+// about 5 ms per 1,000 users on SQLite: fine for development and small
+// installations, while production belongs on MongoDB. The same goes for the
+// writes of the email_key backfill, which therefore takes about 10 seconds
+// for 1,000 users lacking the key on FerretDB (and a blink on MongoDB).
+//
+// # Errors
+//
+// Errors are prefixed "mongostore: ". Where a driver error means a
+// condition of [ginusers.Store]'s contract, the returned error wraps both
+// the ginusers sentinel and the driver's error, so errors.Is(err,
+// ginusers.ErrUserExists) and mongo.IsDuplicateKeyError(err) can both
+// hold. Every method uses the caller's context for its driver calls.
+package mongostore

@@ -1,0 +1,122 @@
+package mongostore
+
+import (
+	"context"
+	"fmt"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/ginusers/kit/ginusers"
+)
+
+// Index names created by [Store.EnsureIndexes].
+const (
+	// emailKeyIndex makes email_key unique. It is sparse, so documents
+	// written by programs that do not know email_key (fastapi-users) do not
+	// collide on a missing key.
+	emailKeyIndex = "email_key_unique"
+	// collationIndex is the unique case-insensitive index that
+	// fastapi-users' Beanie model declares on email.
+	collationIndex = "case_insensitive_email_index"
+)
+
+// backfillBatch is how many documents lacking email_key are read at once.
+const backfillBatch = 1000
+
+// EnsureIndexes prepares the collection; call it once at start-up, before
+// serving requests. It is idempotent and safe to run from several processes
+// at once. In order, it:
+//
+//  1. sets email_key on every document that lacks it (users written by
+//     fastapi-users or another program sharing the collection), from the
+//     document's email;
+//  2. creates the unique (sparse) index "email_key_unique" on email_key;
+//  3. creates fastapi-users' unique index "case_insensitive_email_index" on
+//     email with the collation {locale: "en", strength: 2}. A server without
+//     collations (FerretDB answers NotImplemented, code 238) is not an
+//     error: email_key alone keeps addresses unique.
+//
+// If two users' addresses are equal ignoring case, step 1 or 2 fails with an
+// error wrapping [ginusers.ErrUserExists] and the driver's error; resolve
+// the duplicates by hand, then call EnsureIndexes again. Other errors are
+// the driver's, wrapped.
+func (s *Store[F]) EnsureIndexes(ctx context.Context) error {
+	if err := s.backfillEmailKeys(ctx); err != nil {
+		return err
+	}
+	_, err := s.coll.Indexes().CreateOne(ctx, mongo.IndexModel{
+		Keys:    bson.D{{Key: fieldEmailKey, Value: 1}},
+		Options: options.Index().SetName(emailKeyIndex).SetUnique(true).SetSparse(true),
+	})
+	if err != nil {
+		return indexError(emailKeyIndex, err)
+	}
+	_, err = s.coll.Indexes().CreateOne(ctx, mongo.IndexModel{
+		Keys: bson.D{{Key: fieldEmail, Value: 1}},
+		Options: options.Index().SetName(collationIndex).SetUnique(true).
+			SetCollation(&options.Collation{Locale: "en", Strength: 2}),
+	})
+	if err != nil && !isNotImplemented(err) {
+		return indexError(collationIndex, err)
+	}
+	return nil
+}
+
+func indexError(name string, err error) error {
+	if isDuplicate(err) {
+		return fmt.Errorf("mongostore: create index %s: users share an e-mail address ignoring case: %w: %w", name, ginusers.ErrUserExists, err)
+	}
+	return fmt.Errorf("mongostore: create index %s: %w", name, err)
+}
+
+// backfillEmailKeys sets email_key on the documents that lack it, in
+// batches in _id order. A document whose email is not a string is left as
+// it is.
+func (s *Store[F]) backfillEmailKeys(ctx context.Context) error {
+	missing := bson.E{Key: fieldEmailKey, Value: bson.D{{Key: "$exists", Value: false}}}
+	opts := options.Find().
+		SetSort(bson.D{{Key: fieldID, Value: 1}}).
+		SetLimit(s.backfillBatch).
+		SetProjection(bson.D{{Key: fieldID, Value: 1}, {Key: fieldEmail, Value: 1}})
+	var last *bson.RawValue
+	for {
+		filter := bson.D{missing}
+		if last != nil {
+			filter = append(filter, bson.E{Key: fieldID, Value: bson.D{{Key: "$gt", Value: *last}}})
+		}
+		var batch []struct {
+			ID    bson.RawValue `bson:"_id"`
+			Email bson.RawValue `bson:"email"`
+		}
+		cur, err := s.coll.Find(ctx, filter, opts)
+		if err != nil {
+			return fmt.Errorf("mongostore: backfill email_key: %w", err)
+		}
+		// All reads the batch and closes the cursor before the updates.
+		if err := cur.All(ctx, &batch); err != nil {
+			return fmt.Errorf("mongostore: backfill email_key: %w", err)
+		}
+		for _, d := range batch {
+			email, ok := d.Email.StringValueOK()
+			if !ok {
+				continue
+			}
+			_, err := s.coll.UpdateOne(ctx,
+				bson.D{{Key: fieldID, Value: d.ID}, missing},
+				bson.D{{Key: "$set", Value: bson.D{{Key: fieldEmailKey, Value: ginusers.EmailKey(email)}}}})
+			if isDuplicate(err) {
+				return fmt.Errorf("mongostore: backfill email_key of user %s: another user has the same address ignoring case: %w: %w",
+					d.ID, ginusers.ErrUserExists, err)
+			}
+			if err != nil {
+				return fmt.Errorf("mongostore: backfill email_key: %w", err)
+			}
+		}
+		if int64(len(batch)) < s.backfillBatch {
+			return nil
+		}
+		last = &batch[len(batch)-1].ID
+	}
+}

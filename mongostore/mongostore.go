@@ -1,0 +1,159 @@
+package mongostore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"github.com/ginusers/kit/ginusers"
+)
+
+// Store is a [ginusers.Store] that keeps users in a MongoDB collection, one
+// document per user (see the package documentation for the layout). F is
+// the application's field type; it must be a struct (or [ginusers.NoFields])
+// whose fields have bson tags, and is stored inline in the user document.
+//
+// Call [Store.EnsureIndexes] once before use: the unique index on email_key
+// is what makes e-mail addresses unique, also under concurrent writes.
+//
+// A Store is safe for concurrent use.
+type Store[F any] struct {
+	coll *mongo.Collection
+	// schema lists the keys a user document may hold, for the $unset of
+	// Update; schemaErr is set instead when F cannot be stored inline.
+	schema    []string
+	schemaErr error
+	// backfillBatch is the batch size of EnsureIndexes' backfill.
+	backfillBatch int64
+}
+
+var _ ginusers.Store[ginusers.NoFields] = (*Store[ginusers.NoFields])(nil)
+
+// New returns a Store keeping users in coll. It does no I/O and starts no
+// goroutines; call [Store.EnsureIndexes] before serving requests.
+//
+// If F is neither a struct nor a map, every method returns an error.
+func New[F any](coll *mongo.Collection) *Store[F] {
+	s := &Store[F]{coll: coll, backfillBatch: backfillBatch}
+	s.schema, s.schemaErr = schemaKeys(reflect.TypeFor[userDoc[F]]())
+	if s.schemaErr != nil {
+		s.schemaErr = fmt.Errorf("mongostore: cannot store the application fields %s: %w", reflect.TypeFor[F](), s.schemaErr)
+	}
+	return s
+}
+
+// Create inserts u as a new document with a new ObjectID and, on success,
+// sets u.ID to its hex form; any ID the caller set is ignored. It returns an
+// error wrapping both [ginusers.ErrUserExists] and the driver's error when
+// another user has the same [ginusers.EmailKey].
+func (s *Store[F]) Create(ctx context.Context, u *ginusers.User[F]) error {
+	if s.schemaErr != nil {
+		return s.schemaErr
+	}
+	doc := newDoc(bson.NewObjectID(), u)
+	if _, err := s.coll.InsertOne(ctx, doc); err != nil {
+		return wrapWrite("create user", err)
+	}
+	u.ID = doc.ID.Hex()
+	return nil
+}
+
+// Get returns the user whose ID is id. It returns an error wrapping
+// [ginusers.ErrUserNotFound] when there is none and when id is not the hex
+// form of an ObjectID (24 lower-case hex digits).
+func (s *Store[F]) Get(ctx context.Context, id string) (*ginusers.User[F], error) {
+	if s.schemaErr != nil {
+		return nil, s.schemaErr
+	}
+	oid, ok := parseID(id)
+	if !ok {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("mongostore: get user: %w", err)
+		}
+		return nil, notFound("get user: invalid id")
+	}
+	return s.findOne(ctx, "get user", bson.D{{Key: fieldID, Value: oid}})
+}
+
+// GetByEmail returns the user whose [ginusers.EmailKey] equals that of
+// email, compared as an exact string on the email_key field, or an error
+// wrapping [ginusers.ErrUserNotFound].
+func (s *Store[F]) GetByEmail(ctx context.Context, email string) (*ginusers.User[F], error) {
+	if s.schemaErr != nil {
+		return nil, s.schemaErr
+	}
+	return s.findOne(ctx, "get user by email", bson.D{{Key: fieldEmailKey, Value: ginusers.EmailKey(email)}})
+}
+
+func (s *Store[F]) findOne(ctx context.Context, op string, filter bson.D) (*ginusers.User[F], error) {
+	var doc userDoc[F]
+	err := s.coll.FindOne(ctx, filter).Decode(&doc)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, fmt.Errorf("mongostore: %s: %w: %w", op, ginusers.ErrUserNotFound, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("mongostore: %s: %w", op, err)
+	}
+	return doc.user(), nil
+}
+
+// Update writes every field of u to the document with ID u.ID in one
+// update filtered by _id only: $set of the fields, $unset of those now
+// empty. Fields of the document that are not part of the schema, such as
+// fastapi-users' oauth_accounts, are left alone.
+//
+// It returns an error wrapping [ginusers.ErrUserNotFound] when no user has
+// ID u.ID (or u.ID cannot be parsed), and one wrapping both
+// [ginusers.ErrUserExists] and the driver's error when another user has the
+// new [ginusers.EmailKey]; in both cases nothing changes.
+func (s *Store[F]) Update(ctx context.Context, u *ginusers.User[F]) error {
+	if s.schemaErr != nil {
+		return s.schemaErr
+	}
+	oid, ok := parseID(u.ID)
+	if !ok {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("mongostore: update user: %w", err)
+		}
+		return notFound("update user: invalid id")
+	}
+	ops, err := updateOps(newDoc(oid, u), s.schema)
+	if err != nil {
+		return fmt.Errorf("mongostore: update user: %w", err)
+	}
+	res, err := s.coll.UpdateOne(ctx, bson.D{{Key: fieldID, Value: oid}}, ops)
+	if err != nil {
+		return wrapWrite("update user", err)
+	}
+	if res.MatchedCount == 0 {
+		return notFound("update user")
+	}
+	return nil
+}
+
+// Delete removes the user with the given id. It returns an error wrapping
+// [ginusers.ErrUserNotFound] when there is none or id cannot be parsed.
+func (s *Store[F]) Delete(ctx context.Context, id string) error {
+	if s.schemaErr != nil {
+		return s.schemaErr
+	}
+	oid, ok := parseID(id)
+	if !ok {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("mongostore: delete user: %w", err)
+		}
+		return notFound("delete user: invalid id")
+	}
+	res, err := s.coll.DeleteOne(ctx, bson.D{{Key: fieldID, Value: oid}})
+	if err != nil {
+		return fmt.Errorf("mongostore: delete user: %w", err)
+	}
+	if res.DeletedCount == 0 {
+		return notFound("delete user")
+	}
+	return nil
+}
