@@ -13,6 +13,13 @@
 //	                (unset: random per start, tokens die on restart)
 //	ADMIN_EMAIL     with ADMIN_PASSWORD: this user exists at start as an
 //	ADMIN_PASSWORD  active, verified superuser
+//	PUBLIC_URL      base of the links in e-mails (default http://ADDR)
+//	SMTP_HOST       with SMTP_PORT: send verification and reset e-mails
+//	SMTP_PORT       through this server (STARTTLS when offered); unset:
+//	                the messages are logged instead
+//	SMTP_FROM       sender address (default noreply@SMTP_HOST)
+//	SMTP_USERNAME   with SMTP_PASSWORD: authenticate (needs TLS unless
+//	SMTP_PASSWORD   the server is on localhost)
 //
 // Try it:
 //
@@ -33,6 +40,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -42,6 +50,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/ginusers/kit/ginusers"
+	"github.com/ginusers/kit/ginusers/mail"
 	"github.com/ginusers/kit/mongostore"
 	"github.com/ginusers/kit/mongostore/embedded"
 )
@@ -75,11 +84,7 @@ func run(ctx context.Context, getenv func(string) string, logger *slog.Logger, r
 	}
 	defer app.close()
 
-	addr := getenv("ADDR")
-	if addr == "" {
-		addr = "127.0.0.1:8000"
-	}
-	ln, err := net.Listen("tcp", addr)
+	ln, err := net.Listen("tcp", listenAddr(getenv))
 	if err != nil {
 		return err
 	}
@@ -101,6 +106,7 @@ func run(ctx context.Context, getenv func(string) string, logger *slog.Logger, r
 	if err := srv.Shutdown(shutCtx); err != nil {
 		return err
 	}
+	app.manager.Wait() // e-mails still being sent
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
@@ -170,10 +176,28 @@ func newApp(ctx context.Context, getenv func(string) string, logger *slog.Logger
 		secret = []byte(rand.Text() + rand.Text())
 		logger.Warn("SECRET is not set: using a random secret, so tokens stop working when the example restarts")
 	}
+	sender, err := newSender(getenv, logger)
+	if err != nil {
+		return nil, err
+	}
+	publicURL := getenv("PUBLIC_URL")
+	if publicURL == "" {
+		publicURL = "http://" + listenAddr(getenv)
+	}
+	verifyHook, err := mail.VerifyHook[Profile](sender, publicURL)
+	if err != nil {
+		return nil, fmt.Errorf("PUBLIC_URL: %w", err)
+	}
+	resetHook, err := mail.ResetHook[Profile](sender, publicURL)
+	if err != nil {
+		return nil, fmt.Errorf("PUBLIC_URL: %w", err)
+	}
 	m, err := ginusers.New(store,
 		ginusers.WithSecret(secret),
 		ginusers.WithLogger(logger),
 		ginusers.WithPasswordValidator(validatePassword),
+		ginusers.OnAfterRequestVerify(verifyHook),
+		ginusers.OnAfterForgotPassword(resetHook),
 		ginusers.OnAfterRegister(func(ctx context.Context, u *User) error {
 			logger.InfoContext(ctx, "user has registered", "user_id", u.ID)
 			return nil
@@ -203,6 +227,35 @@ func newApp(ctx context.Context, getenv func(string) string, logger *slog.Logger
 	})
 	a.engine = e
 	return a, nil
+}
+
+func listenAddr(getenv func(string) string) string {
+	if addr := getenv("ADDR"); addr != "" {
+		return addr
+	}
+	return "127.0.0.1:8000"
+}
+
+// newSender sends mail through SMTP_HOST:SMTP_PORT when both are set, and
+// otherwise logs the messages.
+func newSender(getenv func(string) string, logger *slog.Logger) (mail.Sender, error) {
+	host, port := getenv("SMTP_HOST"), getenv("SMTP_PORT")
+	if host == "" || port == "" {
+		logger.Info("SMTP_HOST and SMTP_PORT are not set: e-mails are logged, not sent")
+		return mail.NewLogSender(logger), nil
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		return nil, fmt.Errorf("SMTP_PORT: %w", err)
+	}
+	var opts []mail.SMTPOption
+	if from := getenv("SMTP_FROM"); from != "" {
+		opts = append(opts, mail.WithFrom(from))
+	}
+	if user := getenv("SMTP_USERNAME"); user != "" {
+		opts = append(opts, mail.WithAuth(user, getenv("SMTP_PASSWORD")))
+	}
+	return mail.NewSMTP(host, p, opts...)
 }
 
 // validatePassword is fastapi-users' documented validator: at least 8

@@ -6,10 +6,17 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/ginusers/kit/ginusers"
+	"github.com/ginusers/kit/ginusers/mail/smtptest"
 )
 
 // startExample runs the example as `go run ./example` would, on an
@@ -160,4 +167,112 @@ func TestExampleRandomSecretWarns(t *testing.T) {
 	if !strings.Contains(logs.String(), "SECRET is not set") {
 		t.Fatalf("logs = %q, want a warning about the random secret", logs.String())
 	}
+}
+
+func TestExampleSendsMail(t *testing.T) {
+	srv := smtptest.NewServer(t)
+	env := map[string]string{
+		"ADDR": "127.0.0.1:0", "DATA_DIR": t.TempDir(),
+		"SECRET":     "an example secret that is long enough to sign",
+		"PUBLIC_URL": "https://app.example.com",
+		"SMTP_HOST":  srv.Host(), "SMTP_PORT": strconv.Itoa(srv.Port()), "SMTP_FROM": "noreply@camelot.bt",
+	}
+	base, stop := startExample(t, env)
+	defer stop()
+	if r := call(t, "POST", base+"/auth/register", "application/json", `{"email": "King.Arthur@camelot.bt", "password": "guinevere"}`, ""); r.code != 201 {
+		t.Fatalf("register = %d %s", r.code, r.raw)
+	}
+	tokenRE := regexp.MustCompile(`(?m)^token=(\S+)\r?$`)
+	wait := func(want string) string {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+		defer cancel()
+		msg, err := srv.WaitMessage(ctx)
+		if err != nil {
+			t.Fatalf("no e-mail arrived: %v", err)
+		}
+		if len(msg.To) != 1 || msg.To[0] != "King.Arthur@camelot.bt" {
+			t.Fatalf("e-mail to %v, want the stored address", msg.To)
+		}
+		if !strings.Contains(msg.Data, want) {
+			t.Fatalf("e-mail lacks %q:\n%s", want, msg.Data)
+		}
+		m := tokenRE.FindStringSubmatch(msg.Data)
+		if m == nil {
+			t.Fatalf("e-mail has no token= line:\n%s", msg.Data)
+		}
+		return m[1]
+	}
+
+	if r := call(t, "POST", base+"/auth/request-verify-token", "application/json", `{"email": "king.arthur@camelot.bt"}`, ""); r.code != 202 || r.raw != "null" {
+		t.Fatalf("request-verify-token = %d %s", r.code, r.raw)
+	}
+	tok := wait("https://app.example.com/verify?token=")
+	if r := call(t, "POST", base+"/auth/verify", "application/json", `{"token": "`+tok+`"}`, ""); r.code != 200 || r.body["is_verified"] != true {
+		t.Fatalf("verify = %d %s", r.code, r.raw)
+	}
+
+	// A request with a forged Host still links to PUBLIC_URL.
+	req, _ := http.NewRequestWithContext(t.Context(), "POST", base+"/auth/forgot-password", strings.NewReader(`{"email": "king.arthur@camelot.bt"}`))
+	req.Host = "evil.example"
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 202 {
+		t.Fatalf("forgot-password = %d", resp.StatusCode)
+	}
+	tok = wait("https://app.example.com/reset-password?token=")
+	if r := call(t, "POST", base+"/auth/reset-password", "application/json", `{"token": "`+tok+`", "password": "excalibur"}`, ""); r.code != 200 || r.raw != "null" {
+		t.Fatalf("reset-password = %d %s", r.code, r.raw)
+	}
+	login(t, base, "king.arthur@camelot.bt", "excalibur")
+}
+
+func TestExampleMailFailureKeeps202(t *testing.T) {
+	srv := smtptest.NewServer(t, smtptest.WithFailure("DATA", 554))
+	var logs syncBuffer
+	env := map[string]string{
+		"DATA_DIR": t.TempDir(), "SECRET": "an example secret that is long enough to sign",
+		"SMTP_HOST": srv.Host(), "SMTP_PORT": strconv.Itoa(srv.Port()),
+	}
+	a, err := newApp(t.Context(), func(k string) string { return env[k] }, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.close()
+	if _, err := a.manager.Register(t.Context(), ginusers.UserCreate[Profile]{Email: "king.arthur@camelot.bt", Password: "guinevere"}); err != nil {
+		t.Fatal(err)
+	}
+	w := httptest.NewRecorder()
+	r := httptest.NewRequest("POST", "/auth/forgot-password", strings.NewReader(`{"email": "king.arthur@camelot.bt"}`))
+	r.Header.Set("Content-Type", "application/json")
+	a.engine.ServeHTTP(w, r)
+	a.manager.Wait()
+	if w.Code != 202 || w.Body.String() != "null" {
+		t.Fatalf("forgot-password with a failing SMTP server = %d %s, want 202 null", w.Code, w.Body)
+	}
+	if !strings.Contains(logs.String(), "forgot-password failed") {
+		t.Fatalf("the mail failure was not logged: %s", logs.String())
+	}
+}
+
+// syncBuffer is a strings.Builder safe for concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
