@@ -20,7 +20,8 @@ import (
 // Call [Store.EnsureIndexes] once before use: the unique index on email_key
 // is what makes e-mail addresses unique, also under concurrent writes.
 //
-// A Store is safe for concurrent use.
+// Create Stores with [New]; the zero value is not usable. A Store is safe
+// for concurrent use.
 type Store[F any] struct {
 	coll *mongo.Collection
 	// schema lists the keys a user document may hold, for the $unset of

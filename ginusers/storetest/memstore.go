@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"sync"
+	"time"
 
 	"github.com/ginusers/kit/ginusers"
 )
@@ -20,6 +21,8 @@ import (
 // or one returned by Get, does not change the store. The copy of the
 // application's fields is deep (through pointers, slices, maps and exported
 // struct fields); unexported struct fields are copied shallowly.
+// TokensValidAfter is stored in UTC with millisecond precision, as a BSON
+// date is.
 //
 // The zero value is an empty store ready to use. A MemStore is safe for
 // concurrent use; it must not be copied after first use.
@@ -68,7 +71,7 @@ func (s *MemStore[F]) Create(ctx context.Context, u *ginusers.User[F]) error {
 	for s.users[id] != nil {
 		id = newID()
 	}
-	c := cloneUser(u)
+	c := storedUser(u)
 	c.ID = id
 	s.users[id] = c
 	s.byEmail[key] = id
@@ -126,7 +129,7 @@ func (s *MemStore[F]) Update(ctx context.Context, u *ginusers.User[F]) error {
 	}
 	delete(s.byEmail, oldKey)
 	s.byEmail[newKey] = u.ID
-	s.users[u.ID] = cloneUser(u)
+	s.users[u.ID] = storedUser(u)
 	return nil
 }
 
@@ -151,6 +154,15 @@ func newID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go ≥ 1.24)
 	return hex.EncodeToString(b[:])
+}
+
+// storedUser returns the copy of u that the store keeps.
+func storedUser[F any](u *ginusers.User[F]) *ginusers.User[F] {
+	c := cloneUser(u)
+	if !c.TokensValidAfter.IsZero() {
+		c.TokensValidAfter = c.TokensValidAfter.Truncate(time.Millisecond).UTC()
+	}
+	return c
 }
 
 // cloneUser returns a deep copy of u.
