@@ -65,6 +65,11 @@ var (
 	// nor upgraded with STARTTLS (because the server does not offer it).
 	// Nothing is sent then.
 	ErrInsecureAuth = errors.New("mail: refusing to send credentials over an unencrypted connection")
+
+	// ErrInsecureTransport is wrapped by the error of [SMTP.Send] when the
+	// server is not localhost and offers no TLS, unless
+	// [WithInsecurePlaintext] allows it. Nothing is sent then.
+	ErrInsecureTransport = errors.New("mail: refusing to send a message over an unencrypted connection")
 )
 
 // maxLine is the longest line RFC 5322 allows, without its CRLF.

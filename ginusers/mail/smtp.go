@@ -33,6 +33,7 @@ type SMTP struct {
 	implicit   bool
 	timeout    time.Duration
 	helo       string
+	plaintext  bool
 }
 
 var _ Sender = (*SMTP)(nil)
@@ -48,6 +49,7 @@ type smtpConfig struct {
 	implicit           bool
 	timeout            time.Duration
 	helo               string
+	plaintext          bool
 }
 
 // DefaultTimeout is the default of [WithTimeout].
@@ -101,6 +103,15 @@ func WithImplicitTLS() SMTPOption {
 // it, not extend it.
 func WithTimeout(d time.Duration) SMTPOption {
 	return func(c *smtpConfig) { c.timeout = d }
+}
+
+// WithInsecurePlaintext allows sending without TLS to a server that is not
+// on localhost and does not offer STARTTLS. By default such a send fails
+// with [ErrInsecureTransport]: the messages carry reset and verification
+// tokens, which must not cross a network in clear. Credentials
+// ([WithAuth]) are never sent without TLS, even with this option.
+func WithInsecurePlaintext() SMTPOption {
+	return func(c *smtpConfig) { c.plaintext = true }
 }
 
 // WithHelo sets the name the sender gives in EHLO (or HELO), normally the
@@ -171,6 +182,7 @@ func NewSMTP(host string, port int, opts ...SMTPOption) (*SMTP, error) {
 		implicit:   cfg.implicit,
 		timeout:    cfg.timeout,
 		helo:       cfg.helo,
+		plaintext:  cfg.plaintext,
 	}, nil
 }
 
@@ -258,10 +270,13 @@ func (s *SMTP) send(ctx context.Context, rcpt string, data []byte) (err error) {
 			secure = true
 		}
 	}
+	if s.auth && !secure && !isLocalhost(s.serverName) {
+		return fmt.Errorf("%w: %s (%s) does not offer STARTTLS", ErrInsecureAuth, s.serverName, s.addr)
+	}
+	if !secure && !s.plaintext && !isLocalhost(s.serverName) {
+		return fmt.Errorf("%w: %s (%s) does not offer STARTTLS", ErrInsecureTransport, s.serverName, s.addr)
+	}
 	if s.auth {
-		if !secure && !isLocalhost(s.serverName) {
-			return fmt.Errorf("%w: %s (%s) does not offer STARTTLS", ErrInsecureAuth, s.serverName, s.addr)
-		}
 		ok, mechs := c.Extension("AUTH")
 		if !ok || !slices.Contains(strings.Fields(strings.ToUpper(mechs)), "PLAIN") {
 			return errors.New("the server does not offer AUTH PLAIN")

@@ -139,6 +139,19 @@ func TestSMTPSend(t *testing.T) {
 			wantErr: is(mail.ErrInsecureAuth),
 		},
 		{
+			name: "plain SMTP is refused to a server that is not localhost",
+			client: func(*smtptest.Server) []mail.SMTPOption {
+				return []mail.SMTPOption{mail.WithTLSConfig(&tls.Config{ServerName: "mail.example.com"})}
+			},
+			wantErr: is(mail.ErrInsecureTransport),
+		},
+		{
+			name: "plain SMTP to a server that is not localhost is allowed with WithInsecurePlaintext",
+			client: func(*smtptest.Server) []mail.SMTPOption {
+				return []mail.SMTPOption{mail.WithInsecurePlaintext(), mail.WithTLSConfig(&tls.Config{ServerName: "mail.example.com"})}
+			},
+		},
+		{
 			name:   "wrong credentials fail with 535",
 			server: []smtptest.Option{smtptest.WithTLS(), smtptest.WithAuth("app", "s3cret")},
 			client: func(srv *smtptest.Server) []mail.SMTPOption {
