@@ -1,0 +1,88 @@
+// Package ginusers provides user management for Gin applications:
+// registration, login and logout, e-mail verification, password reset,
+// user administration and "log out everywhere", as drop-in route groups
+// and middleware. It is the Go counterpart of Python's fastapi-users and
+// keeps its HTTP API, so that clients written for fastapi-users work
+// unchanged; where fastapi-users has known flaws, ginusers does it right
+// (see docs/routes.md).
+//
+// Quick start (the code samples in docs/ are kept in line with the Example
+// functions of this package and with example/main.go):
+//
+//	type Profile struct {
+//		FirstName *string `json:"first_name" bson:"first_name,omitempty" binding:"omitempty,max=100"`
+//	}
+//
+//	store := mongostore.New[Profile](db.Collection("users"))
+//	if err := store.EnsureIndexes(ctx); err != nil { ... }
+//	m, err := ginusers.New(store, ginusers.WithSecret(secret))
+//	if err != nil { ... }
+//	r := gin.New()
+//	ginusers.Routes(r, m) // /auth/jwt/login, /auth/register, /users/me, ...
+//	r.GET("/hello", ginusers.RequireUser(m), func(c *gin.Context) {
+//		u, _ := ginusers.CurrentUser[Profile](c)
+//		c.String(200, "Hello %s!", u.Email)
+//	})
+//
+// # Concepts
+//
+// A [Manager] holds the business rules: [Manager.Register],
+// [Manager.Authenticate], [Manager.Update], [Manager.Delete],
+// [Manager.RequestVerify], [Manager.Verify], [Manager.ForgotPassword],
+// [Manager.ResetPassword], [Manager.LogoutAll]. Its methods take a context
+// and know nothing of HTTP, so they serve command-line tools and jobs too.
+//
+// A [Store] keeps users; package mongostore implements it on MongoDB, and
+// package storetest has a conformance suite and an in-memory store for
+// tests. [User] is generic over the application's own fields F, which are
+// accepted at register, validated with Gin's binding tags, stored, returned
+// and patchable, with typed access through [CurrentUser].
+//
+// A [Backend] is one way to authenticate: a [Transport] (where the token
+// travels: [BearerTransport], [CookieTransport]) and a [Strategy] (what the
+// token is: [JWTStrategy], [DatabaseStrategy] over an [AccessTokenStore] on
+// MongoDB or Redis). A Manager tries its backends in order; the default is
+// one bearer JWT backend named "jwt".
+//
+// The Gin layer is package-level functions: [Routes] and one route group
+// per feature ([AuthRoutes], [RegisterRoutes], [ResetPasswordRoutes],
+// [VerifyRoutes], [UsersRoutes], [LogoutAllRoutes]), and middleware
+// ([RequireUser], [OptionalUser]).
+//
+// # Hooks
+//
+// Hooks are options: [OnAfterRegister], [OnAfterUpdate], [OnAfterLogin],
+// [OnAfterRequestVerify], [OnAfterVerify], [OnAfterForgotPassword],
+// [OnAfterResetPassword], [OnBeforeDelete], [OnAfterDelete], and
+// [WithPasswordValidator]. Several hooks of one kind run in the order they
+// were given. Each hook's documentation says when it fires and what its
+// error does. Hooks never see a plaintext password, a password hash or a
+// database token.
+//
+// # Errors
+//
+// Manager methods return the sentinel errors of this package
+// ([ErrUserExists], [ErrInvalidCredentials], [ErrInvalidToken], ...),
+// wrapped; compare them with [errors.Is]. A refused password is a
+// [*PasswordError]. The routes map them to fastapi-users' status codes and
+// [ErrorCode] values; other errors are logged and answered with a bare 500.
+//
+// # Concurrency
+//
+// A Manager, its backends and the stores of this module are safe for
+// concurrent use. Password hashing, the expensive part of a login, is
+// bounded by [WithMaxConcurrentHashes], so a flood of logins neither
+// exhausts memory nor starves other requests.
+//
+// # Security
+//
+// Passwords are hashed with argon2id (OWASP's m=19 MiB, t=2, p=1), and
+// bcrypt or argon2id hashes made by fastapi-users are verified and
+// upgraded at login. Tokens are HS256 JWTs with exp and iat, a pinned
+// algorithm and one audience per purpose, or opaque 256-bit tokens stored
+// as SHA-256 digests. Login costs one hash whether or not the account
+// exists; forgot-password and request-verify answer 202 in every case and
+// deliver tokens off the request path. Cookie-authenticated unsafe requests
+// from other origins are refused. See docs/security.md for what ginusers
+// does and what it leaves to the application.
+package ginusers
