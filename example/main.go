@@ -20,6 +20,10 @@
 //	SMTP_FROM       sender address (default noreply@SMTP_HOST)
 //	SMTP_USERNAME   with SMTP_PASSWORD: authenticate (needs TLS unless
 //	SMTP_PASSWORD   the server is on localhost)
+//	COOKIE_INSECURE set to 1 to drop Secure from the auth cookie, for
+//	                plain-HTTP development in browsers that require it
+//	REDIS_URL       also serve a bearer backend with Redis tokens at
+//	                /auth/redis (redis://host:port/db)
 //
 // Try it:
 //
@@ -46,11 +50,13 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/redis/go-redis/v9"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/ginusers/kit/ginusers"
 	"github.com/ginusers/kit/ginusers/mail"
+	"github.com/ginusers/kit/ginusers/redisstore"
 	"github.com/ginusers/kit/mongostore"
 	"github.com/ginusers/kit/mongostore/embedded"
 )
@@ -192,8 +198,13 @@ func newApp(ctx context.Context, getenv func(string) string, logger *slog.Logger
 	if err != nil {
 		return nil, fmt.Errorf("PUBLIC_URL: %w", err)
 	}
+	backends, err := newBackends(ctx, a, client.Database(dbName), secret, getenv, logger)
+	if err != nil {
+		return nil, err
+	}
 	m, err := ginusers.New(store,
 		ginusers.WithSecret(secret),
+		ginusers.WithBackends(backends...),
 		ginusers.WithLogger(logger),
 		ginusers.WithPasswordValidator(validatePassword),
 		ginusers.OnAfterRequestVerify(verifyHook),
@@ -227,6 +238,78 @@ func newApp(ctx context.Context, getenv func(string) string, logger *slog.Logger
 	})
 	a.engine = e
 	return a, nil
+}
+
+// newBackends returns the example's backends, tried in this order: bearer
+// JWT at /auth/jwt (fastapi-users' full example), a cookie with database
+// tokens at /auth/cookie, and with REDIS_URL a bearer with Redis tokens at
+// /auth/redis.
+func newBackends(ctx context.Context, a *app, db *mongo.Database, secret []byte, getenv func(string) string, logger *slog.Logger) ([]*ginusers.Backend, error) {
+	jwtStrategy, err := ginusers.NewJWTStrategy(secret)
+	if err != nil {
+		return nil, err
+	}
+	tokens := mongostore.NewTokenStore(db.Collection("access_tokens"))
+	if err := tokens.EnsureIndexes(ctx); err != nil {
+		return nil, err
+	}
+	dbStrategy, err := ginusers.NewDatabaseStrategy(tokens)
+	if err != nil {
+		return nil, err
+	}
+	var cookieOpts []ginusers.CookieOption
+	if getenv("COOKIE_INSECURE") == "1" {
+		cookieOpts = append(cookieOpts, ginusers.WithInsecureCookie())
+	}
+	cookie, err := ginusers.NewCookieTransport(cookieOpts...)
+	if err != nil {
+		return nil, err
+	}
+	backends := []*ginusers.Backend{
+		ginusers.NewBackend("jwt", ginusers.NewBearerTransport(), jwtStrategy),
+		ginusers.NewBackend("cookie", cookie, dbStrategy),
+	}
+	if !tokens.HasTTLIndex() {
+		// FerretDB cannot expire documents: purge expired tokens now and then.
+		purgeCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			t := time.NewTicker(10 * time.Minute)
+			defer t.Stop()
+			for {
+				select {
+				case <-purgeCtx.Done():
+					return
+				case <-t.C:
+					if _, err := dbStrategy.DeleteExpired(purgeCtx); err != nil && purgeCtx.Err() == nil {
+						logger.Warn("purging expired tokens", "error", err)
+					}
+				}
+			}
+		}()
+		a.closers = append(a.closers, func() { cancel(); <-done })
+	}
+	if url := getenv("REDIS_URL"); url != "" {
+		opt, err := redis.ParseURL(url)
+		if err != nil {
+			return nil, fmt.Errorf("REDIS_URL: %w", err)
+		}
+		rdb := redis.NewClient(opt)
+		a.closers = append(a.closers, func() { _ = rdb.Close() })
+		pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		if err := rdb.Ping(pingCtx).Err(); err != nil {
+			return nil, fmt.Errorf("connect to Redis: %w", err)
+		}
+		redisStrategy, err := ginusers.NewDatabaseStrategy(redisstore.New(rdb))
+		if err != nil {
+			return nil, err
+		}
+		backends = append(backends, ginusers.NewBackend("redis", ginusers.NewBearerTransport(), redisStrategy))
+		logger.Info("Redis tokens enabled at /auth/redis")
+	}
+	return backends, nil
 }
 
 func listenAddr(getenv func(string) string) string {

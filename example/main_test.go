@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/ginusers/kit/ginusers"
 	"github.com/ginusers/kit/ginusers/mail/smtptest"
+	"github.com/ginusers/kit/ginusers/redisstore/redistest"
 )
 
 // startExample runs the example as `go run ./example` would, on an
@@ -275,4 +277,81 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+func TestMain(m *testing.M) { os.Exit(redistest.Run(m)) }
+
+// TestExampleBackends logs in through each backend of the example and uses
+// the token on /users/me and /authenticated-route.
+func TestExampleBackends(t *testing.T) {
+	env := map[string]string{
+		"ADDR": "127.0.0.1:0", "DATA_DIR": t.TempDir(),
+		"SECRET":    "an example secret that is long enough to sign",
+		"REDIS_URL": redistest.URL(t),
+	}
+	base, stop := startExample(t, env)
+	defer stop()
+	if r := call(t, "POST", base+"/auth/register", "application/json", `{"email": "king.arthur@camelot.bt", "password": "guinevere"}`, ""); r.code != 201 {
+		t.Fatalf("register = %d %s", r.code, r.raw)
+	}
+	form := url.Values{"username": {"king.arthur@camelot.bt"}, "password": {"guinevere"}}.Encode()
+
+	// Cookie + database tokens.
+	req, _ := http.NewRequestWithContext(t.Context(), "POST", base+"/auth/cookie/login", strings.NewReader(form))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	cookies := resp.Cookies()
+	if resp.StatusCode != 204 || len(cookies) != 1 || cookies[0].Name != "ginusersauth" || !cookies[0].Secure || !cookies[0].HttpOnly || cookies[0].SameSite != http.SameSiteLaxMode {
+		t.Fatalf("cookie login = %d %v", resp.StatusCode, resp.Header.Values("Set-Cookie"))
+	}
+	withCookie := func(method, path string) int {
+		req, _ := http.NewRequestWithContext(t.Context(), method, base+path, nil)
+		req.AddCookie(cookies[0])
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := withCookie("GET", "/authenticated-route"); code != 200 {
+		t.Fatalf("authenticated-route with the cookie = %d", code)
+	}
+	if code := withCookie("POST", "/auth/cookie/logout"); code != 204 {
+		t.Fatalf("cookie logout = %d", code)
+	}
+	if code := withCookie("GET", "/users/me"); code != 401 {
+		t.Fatalf("/users/me after cookie logout = %d, want 401", code)
+	}
+
+	// Bearer + Redis tokens.
+	r := call(t, "POST", base+"/auth/redis/login", "application/x-www-form-urlencoded", form, "")
+	tok, _ := r.body["access_token"].(string)
+	if r.code != 200 || len(tok) != 43 {
+		t.Fatalf("redis login = %d %s", r.code, r.raw)
+	}
+	if r = call(t, "GET", base+"/users/me", "", "", tok); r.code != 200 {
+		t.Fatalf("/users/me with a Redis token = %d", r.code)
+	}
+	if r = call(t, "POST", base+"/auth/redis/logout", "", "", tok); r.code != 204 {
+		t.Fatalf("redis logout = %d", r.code)
+	}
+	if r = call(t, "GET", base+"/users/me", "", "", tok); r.code != 401 {
+		t.Fatalf("/users/me after redis logout = %d, want 401", r.code)
+	}
+
+	// Log out everywhere ends the Redis sessions too.
+	r = call(t, "POST", base+"/auth/redis/login", "application/x-www-form-urlencoded", form, "")
+	tok, _ = r.body["access_token"].(string)
+	jwt := login(t, base, "king.arthur@camelot.bt", "guinevere")
+	if r = call(t, "POST", base+"/auth/logout-all", "", "", jwt); r.code != 204 {
+		t.Fatalf("logout-all = %d %s", r.code, r.raw)
+	}
+	if r = call(t, "GET", base+"/users/me", "", "", tok); r.code != 401 {
+		t.Fatalf("/users/me with a Redis token after logout-all = %d, want 401", r.code)
+	}
 }

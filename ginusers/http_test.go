@@ -20,13 +20,17 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/ginusers/kit/ginusers"
+	"github.com/ginusers/kit/ginusers/redisstore/redistest"
 	"github.com/ginusers/kit/mongostore"
 	"github.com/ginusers/kit/mongostore/mongotest"
 )
 
 func TestMain(m *testing.M) {
 	gin.SetMode(gin.TestMode)
-	os.Exit(mongotest.Run(m))
+	code := m.Run()
+	mongotest.Shutdown()
+	redistest.Shutdown()
+	os.Exit(code)
 }
 
 // Fields is the application field type of the tests.
