@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/mail"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -50,6 +51,12 @@ func NormalizeEmail(s string) (string, error) {
 	}
 	for _, r := range addr {
 		if r <= ' ' || r == 0x7f || r == '"' || r == '(' || r == ')' || r == ',' || r == ':' || r == ';' || r == '<' || r == '>' || r == '[' || r == ']' || r == '\\' {
+			return "", errors.New("the email address contains invalid characters")
+		}
+		// Unicode spaces, controls and invisible format characters (no-break
+		// space, C1 controls, zero-width space, bidi overrides), as
+		// email-validator refuses them: they make look-alike addresses.
+		if r >= 0x80 && unicode.In(r, unicode.Z, unicode.C) {
 			return "", errors.New("the email address contains invalid characters")
 		}
 	}

@@ -45,8 +45,9 @@ var DefaultArgon2idParams = Argon2idParams{Memory: 19 * 1024, Time: 2, Threads: 
 // Argon2idHasher is the default [PasswordHasher]. It makes argon2id hashes in
 // the PHC string format ($argon2id$v=19$m=19456,t=2,p=1$salt$hash, unpadded
 // base64), as argon2-cffi and pwdlib do, and verifies argon2id hashes with
-// any parameters as well as bcrypt hashes ($2a$, $2b$, $2y$) made by
-// passlib, pwdlib or elsewhere. Hashes with other parameters or made by
+// any parameters as well as bcrypt hashes ($2a$, $2b$, $2y$, cost at most
+// 16) made by passlib, pwdlib or elsewhere; a password longer than 72 bytes
+// never matches a bcrypt hash. Hashes with other parameters or made by
 // bcrypt verify with rehash set, so they are upgraded at the next login.
 type Argon2idHasher struct {
 	Params Argon2idParams
@@ -106,8 +107,27 @@ func (h *Argon2idHasher) Verify(password, hash string) (ok, rehash bool, err err
 			// $2y$ is PHP's name for the same algorithm as $2b$.
 			b[2] = 'b'
 		}
-		err := bcrypt.CompareHashAndPassword(b, []byte(password))
+		cost, err := bcrypt.Cost(b)
+		if err != nil {
+			return false, false, fmt.Errorf("ginusers: bcrypt hash: %w", err)
+		}
+		if cost > maxBcryptCost {
+			// 2^31 rounds would run for days: a denial of service.
+			return false, false, fmt.Errorf("ginusers: bcrypt hash: cost %d above %d", cost, maxBcryptCost)
+		}
+		// bcrypt ignores the bytes after the 72nd, and CompareHashAndPassword
+		// does not refuse them: a password sharing only the first 72 bytes
+		// would be accepted. Such a password never matches, but the work is
+		// still done so that timing does not tell bcrypt hashes apart.
+		pw := []byte(password)
+		tooLong := len(pw) > maxBcryptPassword
+		if tooLong {
+			pw = pw[:maxBcryptPassword]
+		}
+		err = bcrypt.CompareHashAndPassword(b, pw)
 		switch {
+		case err == nil && tooLong:
+			return false, false, nil
 		case err == nil:
 			return true, true, nil
 		case errors.Is(err, bcrypt.ErrMismatchedHashAndPassword), errors.Is(err, bcrypt.ErrPasswordTooLong):
@@ -118,6 +138,15 @@ func (h *Argon2idHasher) Verify(password, hash string) (ok, rehash bool, err err
 	}
 	return false, false, errUnknownHash
 }
+
+const (
+	// maxBcryptCost is the highest bcrypt cost verified (2^16 rounds, some
+	// seconds); passlib and pwdlib use 12. Higher costs, which only a
+	// corrupt or hostile imported hash would have, are an error.
+	maxBcryptCost = 16
+	// maxBcryptPassword is the longest password bcrypt reads, in bytes.
+	maxBcryptPassword = 72
+)
 
 func isBcrypt(hash string) bool {
 	return len(hash) == 60 && hash[0] == '$' && hash[1] == '2' && strings.IndexByte("abxy", hash[2]) >= 0 && hash[3] == '$'
