@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -71,6 +72,14 @@ func BenchmarkMe(b *testing.B) {
 			b.Fatal(err)
 		}
 		e, tok := benchRouter(b, s)
+		benchMe(b, e, tok)
+	})
+	b.Run("store=mongo/cache=5s", func(b *testing.B) {
+		s := mongostore.New[Fields](mongotest.Database(b).Collection("users"))
+		if err := s.EnsureIndexes(b.Context()); err != nil {
+			b.Fatal(err)
+		}
+		e, tok := benchRouter(b, s, ginusers.WithUserCache(5*time.Second, 10000))
 		benchMe(b, e, tok)
 	})
 }

@@ -70,6 +70,7 @@ func (m *Manager[F]) Verify(ctx context.Context, token string) (*User[F], error)
 	if err := m.store.Update(ctx, u); err != nil {
 		return nil, err
 	}
+	m.forget(u.ID)
 	if err := runUserHooks(ctx, m.hooks.afterVerify, u, "after verify"); err != nil {
 		return u, err
 	}
@@ -143,6 +144,7 @@ func (m *Manager[F]) ResetPassword(ctx context.Context, token, password string) 
 	if err := m.store.Update(ctx, u); err != nil {
 		return nil, err
 	}
+	m.forget(u.ID)
 	if err := m.revokeTokens(ctx, u.ID); err != nil {
 		return u, err
 	}

@@ -29,6 +29,7 @@ type Manager[F any] struct {
 	now      func() time.Time
 	locks    keyedLocks
 	pending  sync.WaitGroup
+	cache    *userCache[F]
 }
 
 // New returns a Manager storing users in store. [WithSecret] is required.
@@ -71,6 +72,12 @@ func New[F any](store Store[F], opts ...Option) (*Manager[F], error) {
 		m.hasher = &Argon2idHasher{Params: DefaultArgon2idParams}
 	}
 	m.hashSem = make(chan struct{}, cfg.maxHashes)
+	if cfg.cacheTTL != 0 || cfg.cacheMax != 0 {
+		if cfg.cacheTTL <= 0 || cfg.cacheMax < 1 {
+			return nil, configErrorf("WithUserCache needs a positive ttl and size, got %v and %d", cfg.cacheTTL, cfg.cacheMax)
+		}
+		m.cache = &userCache[F]{ttl: cfg.cacheTTL, max: cfg.cacheMax, now: m.now, entries: map[string]cacheEntry[F]{}}
+	}
 
 	verifySecret, resetSecret := cfg.verifySecret, cfg.resetSecret
 	if verifySecret == nil {
@@ -258,6 +265,7 @@ func (m *Manager[F]) Authenticate(ctx context.Context, email, password string) (
 	if rehash {
 		if h, err := m.hash(ctx, password); err == nil {
 			u.HashedPassword = h
+			m.forget(u.ID)
 			if err := m.store.Update(ctx, u); err != nil {
 				m.logger.WarnContext(ctx, "ginusers: cannot store upgraded password hash", "user_id", u.ID, "error", err)
 			}
@@ -349,9 +357,11 @@ func (m *Manager[F]) update(ctx context.Context, u *User[F], upd UserUpdate[F], 
 	if revoke {
 		m.markRevoked(&next)
 	}
+	m.forget(u.ID)
 	if err := m.store.Update(ctx, &next); err != nil {
 		return nil, err
 	}
+	m.forget(u.ID)
 	*u = next
 	if revoke {
 		if err := m.revokeTokens(ctx, u.ID); err != nil {
@@ -373,9 +383,11 @@ func (m *Manager[F]) Delete(ctx context.Context, u *User[F]) error {
 	if err := runUserHooks(ctx, m.hooks.beforeDelete, u, "before delete"); err != nil {
 		return err
 	}
+	m.forget(u.ID)
 	if err := m.store.Delete(ctx, u.ID); err != nil {
 		return err
 	}
+	m.forget(u.ID)
 	if err := m.revokeTokens(ctx, u.ID); err != nil {
 		return err
 	}
@@ -389,9 +401,11 @@ func (m *Manager[F]) LogoutAll(ctx context.Context, u *User[F]) error {
 	if m.cfg.jwtRevocation {
 		next := *u
 		m.markRevoked(&next)
+		m.forget(u.ID)
 		if err := m.store.Update(ctx, &next); err != nil {
 			return err
 		}
+		m.forget(u.ID)
 		*u = next
 	}
 	return m.revokeTokens(ctx, u.ID)

@@ -139,7 +139,7 @@ func (m *Manager[F]) userFromRequest(c *gin.Context) (*User[F], *Backend, string
 			}
 			return nil, nil, "", err
 		}
-		u, err := m.store.Get(ctx, info.UserID)
+		u, err := m.getUser(ctx, info.UserID)
 		if err != nil {
 			if errors.Is(err, ErrUserNotFound) {
 				continue

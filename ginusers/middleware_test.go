@@ -6,8 +6,10 @@ import (
 	"net/http"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/gin-gonic/gin"
+	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/ginusers/kit/ginusers"
 )
@@ -189,4 +191,41 @@ func TestPasswordValidatorHooks(t *testing.T) {
 	}))
 	wantCode(t, a.req("POST", "/auth/register", map[string]any{"email": "a@b.co.uk", "password": "a@b.co.uk"}), "REGISTER_INVALID_PASSWORD", "Password should not be the e-mail")
 	a.register("a@b.co.uk", "guinevere")
+}
+
+func TestUserCache(t *testing.T) {
+	a := newApp(t, ginusers.WithUserCache(5*time.Second, 100))
+	u, tok := a.user("king.arthur@camelot.bt", true, false, false)
+	_, admin := a.user("admin@camelot.bt", true, true, true)
+	wantStatus(t, a.req("GET", "/users/me", nil, bearer(tok)...), 200)
+
+	// A change made through the manager is seen at once.
+	wantStatus(t, a.req("PATCH", "/users/me", map[string]any{"first_name": "Arthur"}, bearer(tok)...), 200)
+	if r := a.req("GET", "/users/me", nil, bearer(tok)...); r.Field("first_name") != "Arthur" {
+		t.Fatalf("/users/me after PATCH = %s", r.Body)
+	}
+	wantStatus(t, a.req("PATCH", "/users/"+u.ID, map[string]any{"is_active": false}, bearer(admin)...), 200)
+	wantDetail(t, a.req("GET", "/users/me", nil, bearer(tok)...), 401, "Unauthorized")
+	wantStatus(t, a.req("PATCH", "/users/"+u.ID, map[string]any{"is_active": true}, bearer(admin)...), 200)
+	wantStatus(t, a.req("GET", "/users/me", nil, bearer(tok)...), 200)
+
+	// A change made behind the manager's back (another instance) is seen
+	// once the entry expires.
+	if _, err := a.coll.UpdateOne(t.Context(), bson.M{"email_key": "king.arthur@camelot.bt"}, bson.M{"$set": bson.M{"is_active": false}}); err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, a.req("GET", "/users/me", nil, bearer(tok)...), 200)
+	a.now = a.now.Add(5 * time.Second)
+	wantDetail(t, a.req("GET", "/users/me", nil, bearer(tok)...), 401, "Unauthorized")
+
+	// A deleted user is gone at once.
+	_, tok2 := a.user("lancelot@camelot.bt", true, false, false)
+	l := a.mustGetByEmail("lancelot@camelot.bt")
+	wantStatus(t, a.req("GET", "/users/me", nil, bearer(tok2)...), 200)
+	wantStatus(t, a.req("DELETE", "/users/"+l.ID, nil, bearer(admin)...), 204)
+	wantDetail(t, a.req("GET", "/users/me", nil, bearer(tok2)...), 401, "Unauthorized")
+
+	if _, err := ginusers.New[Fields](a.store, ginusers.WithSecret(testSecret), ginusers.WithUserCache(0, 10)); err == nil {
+		t.Fatal("New() with a zero cache ttl = nil error")
+	}
 }

@@ -23,6 +23,8 @@ type config struct {
 	maxBodyBytes     int64
 	requireVerified  bool
 	jwtRevocation    bool
+	cacheTTL         time.Duration
+	cacheMax         int
 	verifySecret     []byte
 	verifyLifetime   time.Duration
 	resetSecret      []byte
@@ -150,4 +152,15 @@ func WithResetLifetime(d time.Duration) Option {
 // strategy ([DatabaseStrategy]) are deleted on those events either way.
 func WithJWTRevocation() Option {
 	return func(c *config) { c.jwtRevocation = true }
+}
+
+// WithUserCache keeps the users that authenticate requests in memory for
+// ttl (at most maxEntries of them), so that a request carrying a JWT costs
+// no database round trip. Changes made through this Manager take effect at
+// once; changes made by another instance or directly in the database (a
+// deactivation, a new password with [WithJWTRevocation]) take up to ttl to
+// be seen here. Off by default; a few seconds is a reasonable ttl. It does
+// not cache database tokens: their lookup is the revocation check.
+func WithUserCache(ttl time.Duration, maxEntries int) Option {
+	return func(c *config) { c.cacheTTL, c.cacheMax = ttl, maxEntries }
 }
