@@ -161,6 +161,8 @@ func (o *jsonObject) email(name string, required bool) (*string, *FieldError) {
 
 // fieldInfo describes the JSON fields of an application field type.
 type fieldInfo struct {
+	empty    bool              // no JSON field at all
+	shadows  bool              // some JSON name collides with a standard one
 	names    []string          // JSON names, reserved ones left out
 	notNull  map[string]bool   // names whose Go type cannot hold null
 	goToJSON map[string]string // Go field name -> JSON name
@@ -173,6 +175,10 @@ func fieldsOf(t reflect.Type) *fieldInfo {
 		return fi.(*fieldInfo)
 	}
 	fi := &fieldInfo{notNull: map[string]bool{}, goToJSON: map[string]string{}}
+	key := t
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
 	if t.Kind() == reflect.Struct {
 		for _, f := range reflect.VisibleFields(t) {
 			if !f.IsExported() || f.Anonymous {
@@ -189,11 +195,8 @@ func fieldsOf(t reflect.Type) *fieldInfo {
 				}
 			}
 			fi.goToJSON[f.Name] = name
-			reserved := false
-			for _, r := range reservedFields {
-				reserved = reserved || r == name
-			}
-			if reserved {
+			if isReserved(name) {
+				fi.shadows = true
 				continue
 			}
 			fi.names = append(fi.names, name)
@@ -204,7 +207,13 @@ func fieldsOf(t reflect.Type) *fieldInfo {
 			}
 		}
 	}
-	fieldInfoCache.Store(t, fi)
+	if t.Kind() == reflect.Struct {
+		fi.empty = len(fi.names) == 0 && !fi.shadows
+	} else {
+		// A map or a pointer: its keys are known only at run time.
+		fi.shadows = true
+	}
+	fieldInfoCache.Store(key, fi)
 	return fi
 }
 

@@ -61,3 +61,15 @@ func ConfigureEngine(e *gin.Engine) {
 	})
 	e.NoRoute(notFound)
 }
+
+// writeUser answers with the user's JSON, written once: gin's c.JSON would
+// re-encode the output of [User.MarshalJSON].
+func writeUser[F any](c *gin.Context, status int, u *User[F]) {
+	b, err := u.MarshalJSON()
+	if err != nil {
+		_ = c.Error(err)
+		c.AbortWithStatusJSON(http.StatusInternalServerError, detail("Internal Server Error"))
+		return
+	}
+	c.Data(status, "application/json; charset=utf-8", b)
+}

@@ -271,7 +271,7 @@ func (m *Manager[F]) handleRegister(c *gin.Context) {
 	case err != nil:
 		m.internalError(c, err)
 	default:
-		c.JSON(http.StatusCreated, u)
+		writeUser(c, http.StatusCreated, u)
 	}
 }
 
@@ -280,7 +280,7 @@ func (m *Manager[F]) handleMe(c *gin.Context) {
 	if !ok {
 		return
 	}
-	c.JSON(http.StatusOK, u)
+	writeUser(c, http.StatusOK, u)
 }
 
 func (m *Manager[F]) handlePatchMe(c *gin.Context) {
@@ -360,7 +360,7 @@ func (m *Manager[F]) patch(c *gin.Context, self bool) {
 	case err != nil:
 		m.internalError(c, err)
 	default:
-		c.JSON(http.StatusOK, u)
+		writeUser(c, http.StatusOK, u)
 	}
 }
 
@@ -385,7 +385,7 @@ func (m *Manager[F]) targetUser(c *gin.Context) (*User[F], bool) {
 
 func (m *Manager[F]) handleGetUser(c *gin.Context) {
 	if u, ok := m.targetUser(c); ok {
-		c.JSON(http.StatusOK, u)
+		writeUser(c, http.StatusOK, u)
 	}
 }
 

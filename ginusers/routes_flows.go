@@ -132,6 +132,6 @@ func (m *Manager[F]) handleVerify(c *gin.Context) {
 	case err != nil:
 		m.internalError(c, err)
 	default:
-		c.JSON(http.StatusOK, u)
+		writeUser(c, http.StatusOK, u)
 	}
 }

@@ -188,3 +188,19 @@ func TestCheckHeader(t *testing.T) {
 		})
 	}
 }
+
+// The parse fast path skips checkHeader only for the header that issue
+// writes; it must be the header issue really writes.
+func TestIssuedHeaderMatchesIssue(t *testing.T) {
+	tc, err := newTokenCodec([]byte("a test secret that is long enough for HS256!"), AudienceAuth, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := tc.issue("someone", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hdr, _, _ := strings.Cut(tok, "."); hdr != issuedHeader {
+		t.Fatalf("issued header = %q, want %q", hdr, issuedHeader)
+	}
+}

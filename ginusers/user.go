@@ -3,7 +3,9 @@ package ginusers
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -58,50 +60,73 @@ type userJSON struct {
 // hash is never written. A field of F whose JSON name is one of the standard
 // names is dropped.
 func (u User[F]) MarshalJSON() ([]byte, error) {
-	base, err := json.Marshal(userJSON{ID: u.ID, Email: u.Email, Active: u.Active, Superuser: u.Superuser, Verified: u.Verified})
-	if err != nil {
-		return nil, err
+	out := make([]byte, 0, 160)
+	out = append(out, `{"id":`...)
+	out = appendJSONString(out, u.ID)
+	out = append(out, `,"email":`...)
+	out = appendJSONString(out, u.Email)
+	out = append(out, `,"is_active":`...)
+	out = strconv.AppendBool(out, u.Active)
+	out = append(out, `,"is_superuser":`...)
+	out = strconv.AppendBool(out, u.Superuser)
+	out = append(out, `,"is_verified":`...)
+	out = strconv.AppendBool(out, u.Verified)
+	if fieldsOf(reflect.TypeFor[F]()).empty {
+		return append(out, '}'), nil
 	}
 	extra, err := json.Marshal(u.Fields)
 	if err != nil {
 		return nil, err
 	}
 	extra = bytes.TrimSpace(extra)
-	if len(extra) < 2 || extra[0] != '{' {
-		return base, nil
+	if len(extra) < 2 || extra[0] != '{' || bytes.Equal(extra, []byte("{}")) {
+		return append(out, '}'), nil
 	}
-	if bytes.Equal(extra, []byte("{}")) {
-		return base, nil
-	}
-	if hasReservedKey(extra) {
+	if fieldsOf(reflect.TypeFor[F]()).shadows {
 		var m map[string]json.RawMessage
 		if err := json.Unmarshal(extra, &m); err != nil {
 			return nil, err
 		}
-		for _, k := range reservedFields {
-			delete(m, k)
+		for k := range m {
+			if isReserved(k) {
+				delete(m, k)
+			}
+		}
+		if len(m) == 0 {
+			return append(out, '}'), nil
 		}
 		if extra, err = json.Marshal(m); err != nil {
 			return nil, err
 		}
-		if len(m) == 0 {
-			return base, nil
+	}
+	out = append(out, ',')
+	return append(out, extra[1:]...), nil
+}
+
+// appendJSONString appends s as a JSON string, escaped as encoding/json
+// escapes it.
+func appendJSONString(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			b, _ := json.Marshal(s)
+			return append(dst, b...)
 		}
 	}
-	out := make([]byte, 0, len(base)+len(extra))
-	out = append(out, base[:len(base)-1]...)
-	out = append(out, ',')
-	out = append(out, extra[1:]...)
-	return out, nil
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
 }
 
 // reservedFields are the JSON names handled by ginusers itself; an
 // application field with one of these names is ignored on the wire.
 var reservedFields = []string{"id", "email", "password", "hashed_password", "is_active", "is_superuser", "is_verified", "oauth_accounts"}
 
-func hasReservedKey(obj []byte) bool {
+// isReserved reports whether an application field's JSON name collides
+// with a standard one. The comparison ignores case, as Go's JSON decoding
+// does, so that no client mistakes an application field for a standard one.
+func isReserved(name string) bool {
 	for _, k := range reservedFields {
-		if bytes.Contains(obj, []byte(`"`+k+`"`)) {
+		if strings.EqualFold(k, name) {
 			return true
 		}
 	}
