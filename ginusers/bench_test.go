@@ -9,8 +9,11 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/ginusers/kit/ginusers"
+	"github.com/ginusers/kit/ginusers/redisstore"
+	"github.com/ginusers/kit/ginusers/redisstore/redistest"
 	"github.com/ginusers/kit/ginusers/storetest"
 	"github.com/ginusers/kit/mongostore"
 	"github.com/ginusers/kit/mongostore/mongotest"
@@ -99,5 +102,46 @@ func BenchmarkLogin(b *testing.B) {
 		if w.Code != 200 {
 			b.Fatalf("login = %d", w.Code)
 		}
+	}
+}
+
+// BenchmarkMeByStrategy measures GET /users/me for each strategy, users in
+// mongostore on the embedded FerretDB (or MONGODB_URI): a JWT (user
+// lookup only), a database token in MongoDB (token and user lookups), a
+// database token in Redis (a Redis GET, then the user lookup).
+func BenchmarkMeByStrategy(b *testing.B) {
+	for _, tt := range []struct {
+		name  string
+		store func(b *testing.B, db *mongo.Database) ginusers.AccessTokenStore
+	}{
+		{"jwt", nil},
+		{"database/mongo", func(b *testing.B, db *mongo.Database) ginusers.AccessTokenStore {
+			s := mongostore.NewTokenStore(db.Collection("access_tokens"))
+			if err := s.EnsureIndexes(b.Context()); err != nil {
+				b.Fatal(err)
+			}
+			return s
+		}},
+		{"database/redis", func(b *testing.B, _ *mongo.Database) ginusers.AccessTokenStore {
+			return redisstore.New(redistest.Client(b))
+		}},
+	} {
+		b.Run(tt.name, func(b *testing.B) {
+			db := mongotest.Database(b)
+			users := mongostore.New[Fields](db.Collection("users"))
+			if err := users.EnsureIndexes(b.Context()); err != nil {
+				b.Fatal(err)
+			}
+			var opts []ginusers.Option
+			if tt.store != nil {
+				s, err := ginusers.NewDatabaseStrategy(tt.store(b, db))
+				if err != nil {
+					b.Fatal(err)
+				}
+				opts = append(opts, ginusers.WithBackends(ginusers.NewBackend("jwt", ginusers.NewBearerTransport(), s)))
+			}
+			e, tok := benchRouter(b, users, opts...)
+			benchMe(b, e, tok)
+		})
 	}
 }
