@@ -12,7 +12,13 @@ import (
 //
 // E-mail addresses reach the store already normalised by the [Manager]; the
 // store stores them as given and compares them by [EmailKey], so uniqueness
-// and lookup are case-insensitive.
+// and lookup are case-insensitive. A store that keeps the key (as mongostore
+// does) must keep it stable: if [EmailKey] ever changed, stored keys would
+// have to be recomputed.
+//
+// F, the application's field type, should be a struct (or a pointer to
+// one); stores may refuse other types. Times are stored in UTC with at
+// least millisecond precision.
 type Store[F any] interface {
 	// Create inserts u and sets u.ID to the new identifier; any ID the caller
 	// set is ignored. It returns an error wrapping [ErrUserExists] when
@@ -32,7 +38,9 @@ type Store[F any] interface {
 
 	// Update stores every field of u, found by u.ID, in one write. It returns
 	// an error wrapping [ErrUserExists] when the new e-mail belongs to another
-	// user, and one wrapping [ErrUserNotFound] when u.ID does not exist.
+	// user, and one wrapping [ErrUserNotFound] when u.ID does not exist; it
+	// never creates a user. It should leave stored fields it does not know
+	// alone (another service sharing the data may have written them).
 	Update(ctx context.Context, u *User[F]) error
 
 	// Delete removes the user with the given id. It returns an error wrapping
@@ -44,7 +52,8 @@ type Store[F any] interface {
 // SHA-256 digest of the token is stored, never the token itself, so a copy
 // of the database yields no usable token.
 type AccessToken struct {
-	// Digest is the lower-case hex SHA-256 of the token.
+	// Digest is the lower-case hex SHA-256 of the token (64 characters);
+	// stores may refuse anything else.
 	Digest string
 	// UserID is the id of the user the token was issued to.
 	UserID string
@@ -62,7 +71,8 @@ type AccessToken struct {
 // implementation to check it keeps this contract.
 type AccessTokenStore interface {
 	// CreateToken stores t. A digest that exists already returns an error
-	// wrapping [ErrTokenExists].
+	// wrapping [ErrTokenExists]. Times come back from GetToken in UTC, with
+	// at least millisecond precision.
 	CreateToken(ctx context.Context, t AccessToken) error
 
 	// GetToken returns the token with the given digest, or an error wrapping
@@ -75,7 +85,8 @@ type AccessTokenStore interface {
 	// token see exactly one true; a missing token is (false, nil).
 	DeleteToken(ctx context.Context, digest string) (bool, error)
 
-	// DeleteUserTokens deletes every token of the user and returns how many.
+	// DeleteUserTokens deletes every token of the user and returns how many
+	// (stores that expire tokens themselves may count only live ones).
 	DeleteUserTokens(ctx context.Context, userID string) (int64, error)
 
 	// DeleteExpiredTokens deletes the tokens that expired before now and
