@@ -57,4 +57,3 @@ func BenchmarkAuthenticatedRequest(b *testing.B) {
 		benchMe(b, e, tok)
 	})
 }
-
