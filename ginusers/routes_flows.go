@@ -67,22 +67,8 @@ func (m *Manager[F]) readFields(c *gin.Context, email bool, names ...string) (ma
 	return out, true
 }
 
-func accepted(c *gin.Context) { c.JSON(http.StatusAccepted, nil) }
-
 func (m *Manager[F]) handleForgotPassword(c *gin.Context) {
-	in, ok := m.readFields(c, true, "email")
-	if !ok {
-		return
-	}
-	u, err := m.store.GetByEmail(c.Request.Context(), in["email"])
-	if err != nil && !errors.Is(err, ErrUserNotFound) {
-		m.internalError(c, err)
-		return
-	}
-	if err == nil && u.Active {
-		m.deliver(c.Request.Context(), "forgot-password", func(ctx context.Context) error { return m.ForgotPassword(ctx, u) })
-	}
-	accepted(c)
+	m.sendToken(c, "forgot-password", func(u *User[F]) bool { return u.Active }, m.ForgotPassword)
 }
 
 func (m *Manager[F]) handleResetPassword(c *gin.Context) {
@@ -103,6 +89,14 @@ func (m *Manager[F]) handleResetPassword(c *gin.Context) {
 }
 
 func (m *Manager[F]) handleRequestVerify(c *gin.Context) {
+	m.sendToken(c, "request-verify", func(u *User[F]) bool { return u.Active && !u.Verified }, m.RequestVerify)
+}
+
+// sendToken serves forgot-password and request-verify-token: it reads
+// {"email"} and, when a user has that address and is eligible, has issue
+// make and deliver a token off the request path. The answer is 202 null
+// either way, so it tells nothing about the address.
+func (m *Manager[F]) sendToken(c *gin.Context, what string, eligible func(*User[F]) bool, issue func(context.Context, *User[F]) error) {
 	in, ok := m.readFields(c, true, "email")
 	if !ok {
 		return
@@ -112,10 +106,10 @@ func (m *Manager[F]) handleRequestVerify(c *gin.Context) {
 		m.internalError(c, err)
 		return
 	}
-	if err == nil && u.Active && !u.Verified {
-		m.deliver(c.Request.Context(), "request-verify", func(ctx context.Context) error { return m.RequestVerify(ctx, u) })
+	if err == nil && eligible(u) {
+		m.deliver(c.Request.Context(), what, func(ctx context.Context) error { return issue(ctx, u) })
 	}
-	accepted(c)
+	c.JSON(http.StatusAccepted, nil)
 }
 
 func (m *Manager[F]) handleVerify(c *gin.Context) {
