@@ -6,18 +6,21 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // maxEmailLength is the longest accepted address, as in fastapi-users' schemas.
 const maxEmailLength = 2048
 
 // NormalizeEmail checks that s is an e-mail address and returns its
-// normalised form, the one stored: surrounding white space removed, a
+// normalised form, the one stored: surrounding white space removed,
+// Unicode normalization form C applied, a
 // display name ("Name <addr>") reduced to the address, and the domain in
 // lower case; the local part keeps its case. It returns an error whose text
 // explains what is wrong, fit to show to the client.
 func NormalizeEmail(s string) (string, error) {
-	s = strings.TrimSpace(s)
+	s = norm.NFC.String(strings.TrimSpace(s))
 	if s == "" {
 		return "", errors.New("an email address must have an @-sign")
 	}

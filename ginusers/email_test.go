@@ -158,3 +158,14 @@ func FuzzNormalizeEmail(f *testing.F) {
 		}
 	})
 }
+
+func TestEmailUnicodeForms(t *testing.T) {
+	composed, decomposed := "jos\u00e9@example.com", "jose\u0301@example.com"
+	if ginusers.EmailKey(composed) != ginusers.EmailKey(decomposed) {
+		t.Fatalf("EmailKey(%q) != EmailKey(%q)", composed, decomposed)
+	}
+	got, err := ginusers.NormalizeEmail(decomposed)
+	if err != nil || got != composed {
+		t.Fatalf("NormalizeEmail(%q) = %q, %v; want the composed form %q", decomposed, got, err, composed)
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // User is a user account. F holds the application's own fields (use
@@ -201,6 +203,7 @@ func (upd *UserUpdate[F]) changes(safe bool) Changes {
 }
 
 // EmailKey returns the form of an e-mail address under which stores compare
-// addresses: the whole address in lower case (Unicode-aware). Two addresses
-// with the same key belong to the same user.
-func EmailKey(email string) string { return strings.ToLower(email) }
+// addresses: the whole address in Unicode normalization form C, in lower
+// case. Two addresses with the same key belong to the same user, so "é"
+// typed as one code point or as "e" and a combining accent is one address.
+func EmailKey(email string) string { return strings.ToLower(norm.NFC.String(email)) }
