@@ -1,6 +1,7 @@
 package ginusers_test
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/ginusers/kit/ginusers"
 	"github.com/ginusers/kit/ginusers/redisstore"
@@ -379,3 +381,19 @@ type responseRecorder struct {
 func (r *responseRecorder) Header() http.Header         { return r.header }
 func (r *responseRecorder) Write(b []byte) (int, error) { return len(b), nil }
 func (r *responseRecorder) WriteHeader(code int)        { r.code = code }
+
+func TestFailingLoginHookSendsNoToken(t *testing.T) {
+	a := multiApp(t, "mongo", ginusers.OnAfterLogin(func(*gin.Context, *User) error { return errors.New("boom") }))
+	a.register("king.arthur@camelot.bt", "guinevere")
+	r := a.req("POST", "/auth/cookie/login", url.Values{"username": {"king.arthur@camelot.bt"}, "password": {"guinevere"}})
+	wantDetail(t, r, 500, "Internal Server Error")
+	if sc := r.Header.Get("Set-Cookie"); sc != "" {
+		t.Fatalf("a failed login set a cookie: %q", sc)
+	}
+	r = a.req("POST", "/auth/db/login", url.Values{"username": {"king.arthur@camelot.bt"}, "password": {"guinevere"}})
+	wantDetail(t, r, 500, "Internal Server Error")
+	n, err := a.coll.Database().Collection("access_tokens").CountDocuments(t.Context(), bson.M{})
+	if err != nil || n != 0 {
+		t.Fatalf("tokens stored after failed logins = %d, %v; want 0", n, err)
+	}
+}

@@ -180,6 +180,12 @@ func (m *Manager[F]) handleLogin(b *Backend) gin.HandlerFunc {
 		status, body := b.transport.LoginResponse(c, token)
 		for _, fn := range m.hooks.afterLogin {
 			if err := fn(c, u); err != nil {
+				// The login failed: take back the cookie the transport set,
+				// and the token where the strategy can.
+				c.Writer.Header().Del("Set-Cookie")
+				if derr := b.strategy.DestroyToken(ctx, token); derr != nil && !errors.Is(derr, ErrNotSupported) {
+					err = errors.Join(err, derr)
+				}
 				m.internalError(c, err)
 				return
 			}
