@@ -172,3 +172,28 @@ func (a *app) mustGetByEmail(email string) *User {
 	}
 	return u
 }
+
+func TestHugeBodiesAre413Everywhere(t *testing.T) {
+	a := newApp(t)
+	_, tok := a.user("king.arthur@camelot.bt", true, false, false)
+	huge := strings.Repeat("x", 2<<20)
+	for _, tt := range []struct {
+		name, method, path string
+		body               any
+		headers            []string
+	}{
+		{"login form", "POST", "/auth/jwt/login", url.Values{"username": {huge}, "password": {"x"}}, nil},
+		{"register", "POST", "/auth/register", `{"email": "a@b.co", "password": "` + huge + `"}`, nil},
+		{"PATCH /users/me", "PATCH", "/users/me", `{"first_name": "` + huge + `"}`, bearer(tok)},
+		{"forgot-password", "POST", "/auth/forgot-password", `{"email": "` + huge + `"}`, nil},
+		{"reset-password", "POST", "/auth/reset-password", `{"token": "` + huge + `", "password": "x"}`, nil},
+		{"verify", "POST", "/auth/verify", `{"token": "` + huge + `"}`, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			wantDetail(t, a.req(tt.method, tt.path, tt.body, tt.headers...), http.StatusRequestEntityTooLarge, "Request Entity Too Large")
+		})
+	}
+	if u := a.mustGetByEmail("king.arthur@camelot.bt"); u.Fields.FirstName != nil {
+		t.Fatal("an oversized PATCH was stored")
+	}
+}
