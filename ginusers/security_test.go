@@ -153,6 +153,26 @@ func TestInjectionIsRefusedEverywhere(t *testing.T) {
 			}
 		}
 	}
+	// The token and e-mail fields of the verification and reset routes.
+	for _, ep := range []struct {
+		path  string
+		field string
+		body  map[string]any
+	}{
+		{"/auth/forgot-password", "email", map[string]any{}},
+		{"/auth/request-verify-token", "email", map[string]any{}},
+		{"/auth/verify", "token", map[string]any{}},
+		{"/auth/reset-password", "token", map[string]any{"password": "guinevere"}},
+		{"/auth/reset-password", "password", map[string]any{"token": "x"}},
+	} {
+		for _, op := range ops {
+			body := map[string]any{ep.field: op}
+			for k, v := range ep.body {
+				body[k] = v
+			}
+			want422(t, a.req("POST", ep.path, body), ep.field)
+		}
+	}
 	// Form fields are strings: an operator-looking login is a wrong login.
 	for _, v := range []string{`{"$ne": ""}`, `[$ne]=`, ".*", "king.arthur@camelot.bt' || '1'=='1"} {
 		wantDetail(t, a.req("POST", "/auth/jwt/login", url.Values{"username": {v}, "password": {v}}), 400, "LOGIN_BAD_CREDENTIALS")
