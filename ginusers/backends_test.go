@@ -397,3 +397,15 @@ func TestFailingLoginHookSendsNoToken(t *testing.T) {
 		t.Fatalf("tokens stored after failed logins = %d, %v; want 0", n, err)
 	}
 }
+
+func TestRequireUserFromSomeBackends(t *testing.T) {
+	a := multiApp(t, "mongo")
+	a.register("king.arthur@camelot.bt", "guinevere")
+	c := a.cookieLogin("king.arthur@camelot.bt", "guinevere")
+	jwt := a.login("king.arthur@camelot.bt", "guinevere")
+	a.engine.GET("/cookie-only", ginusers.RequireUserFrom(a.m, []string{"cookie"}), func(c *gin.Context) { c.Status(200) })
+	a.engine.GET("/none", ginusers.RequireUserFrom(a.m, []string{"no-such-backend"}), func(c *gin.Context) { c.Status(200) })
+	wantStatus(t, a.req("GET", "/cookie-only", nil, withCookie(c)...), 200)
+	wantDetail(t, a.req("GET", "/cookie-only", nil, bearer(jwt)...), 401, "Unauthorized")
+	wantDetail(t, a.req("GET", "/none", nil, withCookie(c)...), 401, "Unauthorized")
+}

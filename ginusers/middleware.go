@@ -24,7 +24,10 @@ const (
 	AllowInactive
 )
 
-type requirements struct{ verified, superuser, allowInactive bool }
+type requirements struct {
+	verified, superuser, allowInactive bool
+	backends                           []string // names of the backends tried; nil: all
+}
 
 func makeRequirements(reqs []Requirement) requirements {
 	return requirements{
@@ -50,13 +53,28 @@ func RequireUser[F any](m *Manager[F], reqs ...Requirement) gin.HandlerFunc {
 	}
 }
 
+// RequireUserFrom is [RequireUser] with only the named backends tried, in
+// the manager's order; tokens for the others are ignored, as if absent
+// (fastapi-users' get_enabled_backends). A name that is not a backend of m
+// matches nothing.
+func RequireUserFrom[F any](m *Manager[F], backends []string, reqs ...Requirement) gin.HandlerFunc {
+	r := makeRequirements(reqs)
+	r.backends = append([]string{}, backends...)
+	return func(c *gin.Context) {
+		if _, ok := m.requireUser(c, r); !ok {
+			return
+		}
+		c.Next()
+	}
+}
+
 // OptionalUser returns middleware that stores the user as [RequireUser]
 // does when one is authenticated and meets reqs, and otherwise lets the
 // request through with no user. It never answers 401 or 403.
 func OptionalUser[F any](m *Manager[F], reqs ...Requirement) gin.HandlerFunc {
 	r := makeRequirements(reqs)
 	return func(c *gin.Context) {
-		u, b, token, err := m.userFromRequest(c)
+		u, b, token, err := m.userFromRequest(c, r.backends)
 		if err != nil && !errors.Is(err, errRequestRefused) {
 			m.internalError(c, err)
 			return
@@ -87,7 +105,7 @@ func (u *User[F]) flags() (active, verified, superuser bool) {
 // requireUser authenticates the request and checks r, answering and
 // aborting on failure.
 func (m *Manager[F]) requireUser(c *gin.Context, r requirements) (*User[F], bool) {
-	u, b, token, err := m.userFromRequest(c)
+	u, b, token, err := m.userFromRequest(c, r.backends)
 	if errors.Is(err, errRequestRefused) {
 		c.AbortWithStatusJSON(http.StatusForbidden, detail("Forbidden"))
 		return nil, false
@@ -119,10 +137,14 @@ var errRequestRefused = errors.New("ginusers: request refused")
 // userFromRequest asks each backend in order for the request's user. A
 // missing, invalid or revoked token, or one whose user is gone, moves on to
 // the next backend; the result is nil when none yields a user. Only a
-// failure of a store is an error.
-func (m *Manager[F]) userFromRequest(c *gin.Context) (*User[F], *Backend, string, error) {
+// failure of a store is an error. enabled, when not nil, names the only
+// backends tried.
+func (m *Manager[F]) userFromRequest(c *gin.Context, enabled []string) (*User[F], *Backend, string, error) {
 	ctx := c.Request.Context()
 	for _, b := range m.backends {
+		if enabled != nil && !slices.Contains(enabled, b.name) {
+			continue
+		}
 		token := b.transport.Token(c.Request)
 		if token == "" {
 			continue
