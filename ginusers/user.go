@@ -73,7 +73,8 @@ func (u User[F]) MarshalJSON() ([]byte, error) {
 	out = strconv.AppendBool(out, u.Superuser)
 	out = append(out, `,"is_verified":`...)
 	out = strconv.AppendBool(out, u.Verified)
-	if fieldsOf(reflect.TypeFor[F]()).empty {
+	fi := fieldsOf(reflect.TypeFor[F]())
+	if fi.empty {
 		return append(out, '}'), nil
 	}
 	extra, err := json.Marshal(u.Fields)
@@ -84,7 +85,7 @@ func (u User[F]) MarshalJSON() ([]byte, error) {
 	if len(extra) < 2 || extra[0] != '{' || bytes.Equal(extra, []byte("{}")) {
 		return append(out, '}'), nil
 	}
-	if fieldsOf(reflect.TypeFor[F]()).shadows {
+	if fi.shadows {
 		var m map[string]json.RawMessage
 		if err := json.Unmarshal(extra, &m); err != nil {
 			return nil, err

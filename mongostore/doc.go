@@ -57,6 +57,16 @@
 // EnsureIndexes, and a change of address made there leaves email_key stale.
 // Share a collection only while migrating.
 //
+// # Access tokens
+//
+// [TokenStore] is a [ginusers.AccessTokenStore] for the database strategy
+// (ginusers.NewDatabaseStrategy), in a collection of its own: documents
+// {token_digest, user_id, created_at, expires_at}, the SHA-256 digest only,
+// never the token. [TokenStore.EnsureIndexes] creates a unique index on
+// token_digest, an index on user_id and, where the server has them, a TTL
+// index on expires_at; on FerretDB, which has none, expired tokens are
+// refused when read and removed by [TokenStore.DeleteExpiredTokens].
+//
 // # FerretDB
 //
 // FerretDB v1 lacks collations, so lookups never use one: they compare
