@@ -112,7 +112,12 @@ func run(ctx context.Context, getenv func(string) string, logger *slog.Logger, r
 	if err := srv.Shutdown(shutCtx); err != nil {
 		return err
 	}
-	app.manager.Wait() // e-mails still being sent
+	// E-mails still being sent get a few seconds, then are abandoned.
+	drainCtx, cancelDrain := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancelDrain()
+	if err := app.manager.Shutdown(drainCtx); err != nil {
+		logger.Warn("e-mails still queued at shutdown were dropped", "error", err)
+	}
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}

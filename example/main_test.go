@@ -252,7 +252,11 @@ func TestExampleMailFailureKeeps202(t *testing.T) {
 	r := httptest.NewRequest("POST", "/auth/forgot-password", strings.NewReader(`{"email": "king.arthur@camelot.bt"}`))
 	r.Header.Set("Content-Type", "application/json")
 	a.engine.ServeHTTP(w, r)
-	a.manager.Wait()
+	waitCtx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if err := a.manager.WaitDeliveries(waitCtx); err != nil {
+		t.Fatal(err)
+	}
 	if w.Code != 202 || w.Body.String() != "null" {
 		t.Fatalf("forgot-password with a failing SMTP server = %d %s, want 202 null", w.Code, w.Body)
 	}

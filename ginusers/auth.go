@@ -2,6 +2,7 @@ package ginusers
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"net/http"
 	"strings"
@@ -29,19 +30,41 @@ type Transport interface {
 	Scheme() string
 }
 
+// TokenSubject is what a [Strategy] issues a token for.
+type TokenSubject struct {
+	// UserID is the id of the user.
+	UserID string
+	// Epoch is the user's session epoch ([User.SessionEpoch]) at the time
+	// of the login; the strategy stores it with the token or in it, and
+	// returns it in [TokenInfo].
+	Epoch string
+}
+
 // TokenInfo is what a [Strategy] learns from a valid token.
 type TokenInfo struct {
 	// UserID is the id of the user the token was issued to.
 	UserID string
-	// IssuedAt is when the token was issued; zero if unknown.
-	IssuedAt time.Time
+	// Epoch is the session epoch the token was issued under; the [Manager]
+	// refuses the token once the user's epoch has changed. Tokens that
+	// carry none (fastapi-users') have the empty epoch.
+	Epoch string
+	// ID identifies a stateless token (a JWT's jti) so that logging it out
+	// can revoke it alone; empty for tokens without one and for stored
+	// tokens, which logout deletes.
+	ID string
+	// ExpiresAt is when the token expires; zero if unknown.
+	ExpiresAt time.Time
+	// Irrevocable is set by a strategy whose tokens opted out of revocation
+	// ([WithInsecureIrrevocableJWT]): the Manager checks neither the epoch
+	// nor the revoked tokens.
+	Irrevocable bool
 }
 
 // Strategy makes and checks tokens. Implementations must be safe for
 // concurrent use.
 type Strategy interface {
-	// WriteToken issues a new token for the user with the given id.
-	WriteToken(ctx context.Context, userID string) (string, error)
+	// WriteToken issues a new token for the subject.
+	WriteToken(ctx context.Context, s TokenSubject) (string, error)
 	// ReadToken checks token and returns whose it is. An invalid, expired
 	// or revoked token returns an error wrapping [ErrInvalidToken]; any other
 	// error is a failure of the strategy itself (its store is down).
@@ -126,13 +149,20 @@ func (*BearerTransport) LogoutResponse(*gin.Context) (int, any) { return http.St
 // Scheme implements [Transport].
 func (*BearerTransport) Scheme() string { return "Bearer" }
 
-// JWTStrategy issues HS256 JSON Web Tokens with the claims of fastapi-users:
-// sub (the user id), aud ["fastapi-users:auth"], plus iat and exp, which
-// ginusers always sets and requires. Only HS256 is accepted when reading.
-// A JWT cannot be destroyed: logout leaves it valid until it expires, unless
-// revocation is enabled with [WithJWTRevocation].
+// JWTStrategy issues HS256 JSON Web Tokens with the claims of fastapi-users
+// (sub, the user id, and aud ["fastapi-users:auth"]), exp and iat as whole
+// seconds, and two claims of ginusers': jti, a random token id, and epoch,
+// the user's session epoch when it is not empty. Only HS256 is accepted
+// when reading, and exp is required; iat, jti and epoch are optional, so
+// tokens issued by fastapi-users with the same secret are accepted.
+//
+// JWTs are revocable by default: the [Manager] refuses a token whose epoch
+// is no longer the user's (after a password change or reset, a
+// deactivation, logging out everywhere) and one logged out by its jti.
+// [WithInsecureIrrevocableJWT] turns that off.
 type JWTStrategy struct {
-	codec *tokenCodec
+	codec       *tokenCodec
+	irrevocable bool
 }
 
 // JWTOption configures a [JWTStrategy].
@@ -150,6 +180,18 @@ func WithJWTLifetime(d time.Duration) JWTOption {
 // verification, reset and OAuth-state tokens.
 func WithJWTAudience(aud string) JWTOption {
 	return func(s *JWTStrategy) { s.codec.audience = aud }
+}
+
+// WithInsecureIrrevocableJWT makes the tokens of a [JWTStrategy] stateless
+// in the way of fastapi-users: they stay valid until they expire whatever
+// happens to the user's sessions. A password change or reset, logging out
+// and logging out everywhere no longer end them (a deactivated or deleted
+// user is still refused, since the user is loaded on every request). Use
+// it only if sessions that outlive a password reset are acceptable, for
+// instance for short-lived tokens shared with a service that cannot see
+// your user store.
+func WithInsecureIrrevocableJWT() JWTOption {
+	return func(s *JWTStrategy) { s.irrevocable = true }
 }
 
 // NewJWTStrategy returns a JWT strategy signing with secret, which must be at
@@ -176,8 +218,12 @@ func NewJWTStrategy(secret []byte, opts ...JWTOption) (*JWTStrategy, error) {
 func (s *JWTStrategy) setClock(clock func() time.Time) { s.codec.clock = clock }
 
 // WriteToken implements [Strategy].
-func (s *JWTStrategy) WriteToken(_ context.Context, userID string) (string, error) {
-	return s.codec.issue(userID, nil)
+func (s *JWTStrategy) WriteToken(_ context.Context, sub TokenSubject) (string, error) {
+	extra := map[string]any{"jti": rand.Text()}
+	if sub.Epoch != "" {
+		extra["epoch"] = sub.Epoch
+	}
+	return s.codec.issue(sub.UserID, extra)
 }
 
 // ReadToken implements [Strategy].
@@ -189,10 +235,15 @@ func (s *JWTStrategy) ReadToken(_ context.Context, token string) (TokenInfo, err
 	if tok.Sub == "" {
 		return TokenInfo{}, fmt.Errorf("%w: no subject", ErrInvalidToken)
 	}
-	return TokenInfo{UserID: tok.Sub, IssuedAt: unixTime(*tok.Iat)}, nil
+	return TokenInfo{
+		UserID: tok.Sub, Epoch: tok.Epoch, ID: tok.Jti,
+		ExpiresAt: unixTime(*tok.Exp), Irrevocable: s.irrevocable,
+	}, nil
 }
 
-// DestroyToken implements [Strategy]; a JWT cannot be destroyed.
+// DestroyToken implements [Strategy]. A JWT cannot be destroyed by the
+// strategy alone: it returns [ErrNotSupported], and the [Manager] revokes
+// the token in the user's record instead (see [TokenInfo.ID]).
 func (s *JWTStrategy) DestroyToken(context.Context, string) error { return ErrNotSupported }
 
 // clockSetter is implemented by the strategies of this package so that

@@ -218,8 +218,8 @@ func TestRevocation(t *testing.T) {
 				db, c, jwt := sessions("pw@camelot.bt", "password123")
 				wantStatus(t, a.req("PATCH", "/users/me", map[string]any{"password": "a-new-password"}, withCookie(c)...), 200)
 				wantRevoked(t, db, c)
-				// Without WithJWTRevocation a JWT lives until it expires, as in fastapi-users.
-				wantStatus(t, a.req("GET", "/users/me", nil, bearer(jwt)...), 200)
+				// JWTs are revoked too, by default (D7).
+				wantDetail(t, a.req("GET", "/users/me", nil, bearer(jwt)...), 401, "Unauthorized")
 			})
 			t.Run("a password reset revokes every database token", func(t *testing.T) {
 				a.user("reset@camelot.bt", true, false, false)
@@ -261,43 +261,121 @@ func TestRevocation(t *testing.T) {
 	}
 }
 
+// TestJWTRevocation: JWTs are revoked by default (D7), exactly: a token
+// issued before the event is refused, one issued after it works, even at
+// the same instant (the test's clock never moves).
 func TestJWTRevocation(t *testing.T) {
 	mb := &mailbox{}
-	a := multiApp(t, "mongo", append(mailboxOptions(mb), ginusers.WithJWTRevocation())...)
+	a := multiApp(t, "mongo", mailboxOptions(mb)...)
 	u, _ := a.user("king.arthur@camelot.bt", true, false, false)
 	_, admin := a.user("admin@camelot.bt", true, true, true)
-	tick := func() { a.now = a.now.Add(time.Millisecond) }
+	me := func(tok string) int { return a.req("GET", "/users/me", nil, bearer(tok)...).Code }
 
 	old := a.login("king.arthur@camelot.bt", "password123")
-	tick()
+	other := a.login("king.arthur@camelot.bt", "password123")
 	wantStatus(t, a.req("PATCH", "/users/me", map[string]any{"password": "a-new-password"}, bearer(old)...), 200)
-	wantDetail(t, a.req("GET", "/users/me", nil, bearer(old)...), 401, "Unauthorized")
-	tick()
+	if me(old) != 401 || me(other) != 401 {
+		t.Fatalf("after a password change: /users/me = %d and %d with the earlier tokens, want 401", me(old), me(other))
+	}
 	fresh := a.login("king.arthur@camelot.bt", "a-new-password")
 	wantStatus(t, a.req("GET", "/users/me", nil, bearer(fresh)...), 200)
 
-	tick()
 	wantStatus(t, a.req("POST", "/auth/logout-all", nil, bearer(fresh)...), 204)
 	wantDetail(t, a.req("GET", "/users/me", nil, bearer(fresh)...), 401, "Unauthorized")
 
-	tick()
 	again := a.login("king.arthur@camelot.bt", "a-new-password")
-	tick()
 	tok := a.forgot(mb, "king.arthur@camelot.bt")
 	wantStatus(t, a.resetPassword(tok, "another-password"), 200)
 	wantDetail(t, a.req("GET", "/users/me", nil, bearer(again)...), 401, "Unauthorized")
 
-	tick()
 	last := a.login("king.arthur@camelot.bt", "another-password")
-	tick()
 	wantStatus(t, a.req("PATCH", "/users/"+u.ID, map[string]any{"is_active": false}, bearer(admin)...), 200)
 	wantStatus(t, a.req("PATCH", "/users/"+u.ID, map[string]any{"is_active": true}, bearer(admin)...), 200)
 	wantDetail(t, a.req("GET", "/users/me", nil, bearer(last)...), 401, "Unauthorized")
 	// Nothing else invalidates tokens: a profile edit keeps them.
-	tick()
 	cur := a.login("king.arthur@camelot.bt", "another-password")
 	wantStatus(t, a.req("PATCH", "/users/me", map[string]any{"first_name": "Arthur"}, bearer(cur)...), 200)
 	wantStatus(t, a.req("GET", "/users/me", nil, bearer(cur)...), 200)
+	// The admin was never touched.
+	wantStatus(t, a.req("GET", "/users/me", nil, bearer(admin)...), 200)
+}
+
+// TestJWTLogout: logging out a JWT ends that token, not the user's other
+// sessions, and never answers 204 while the token still works.
+func TestJWTLogout(t *testing.T) {
+	a := multiApp(t, "mongo")
+	a.user("lancelot@camelot.bt", true, false, false)
+	phone := a.login("lancelot@camelot.bt", "password123")
+	laptop := a.login("lancelot@camelot.bt", "password123")
+	wantStatus(t, a.req("POST", "/auth/jwt/logout", nil, bearer(phone)...), 204)
+	wantDetail(t, a.req("GET", "/users/me", nil, bearer(phone)...), 401, "Unauthorized")
+	wantDetail(t, a.req("POST", "/auth/jwt/logout", nil, bearer(phone)...), 401, "Unauthorized")
+	wantStatus(t, a.req("GET", "/users/me", nil, bearer(laptop)...), 200)
+
+	// Many logouts within a token lifetime stay bounded: past the limit a
+	// logout ends every session instead of growing the user's record.
+	for i := range 70 {
+		tok := a.login("lancelot@camelot.bt", "password123")
+		wantStatus(t, a.req("POST", "/auth/jwt/logout", nil, bearer(tok)...), 204)
+		wantDetail(t, a.req("GET", "/users/me", nil, bearer(tok)...), 401, "Unauthorized")
+		if i == 10 {
+			wantStatus(t, a.req("GET", "/users/me", nil, bearer(laptop)...), 200)
+		}
+	}
+	u, err := a.m.GetByEmail(t.Context(), "lancelot@camelot.bt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(u.RevokedTokens); n > 64 {
+		t.Fatalf("the user's record lists %d revoked tokens, want at most 64", n)
+	}
+}
+
+// TestLoginRacingRevocation: a login that read the user before a password
+// reset issues a token after it; that token must not survive the reset.
+func TestLoginRacingRevocation(t *testing.T) {
+	a := newApp(t)
+	u, _ := a.user("gawain@camelot.bt", true, false, false)
+	ctx := t.Context()
+	before, err := a.m.Authenticate(ctx, "gawain@camelot.bt", "password123") // the login's read
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.m.LogoutAll(ctx, u); err != nil { // the event, meanwhile
+		t.Fatal(err)
+	}
+	tok, err := a.m.Backends()[0].Strategy().WriteToken(ctx, ginusers.TokenSubject{UserID: before.ID, Epoch: before.SessionEpoch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantDetail(t, a.req("GET", "/users/me", nil, bearer(tok)...), 401, "Unauthorized")
+}
+
+// TestIrrevocableJWTOptOut: the explicit opt-out keeps JWTs alive until
+// they expire, as fastapi-users does; a deactivated user is still refused.
+func TestIrrevocableJWTOptOut(t *testing.T) {
+	a := newApp(t)
+	s, err := ginusers.NewJWTStrategy(testSecret, ginusers.WithInsecureIrrevocableJWT())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := ginusers.New[Fields](a.store, ginusers.WithSecret(testSecret), ginusers.WithPasswordHasher(a.hasher),
+		ginusers.WithLogger(discardLogger), ginusers.WithBackends(ginusers.NewBackend("jwt", ginusers.NewBearerTransport(), s)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.m = m
+	a.engine = gin.New()
+	ginusers.Routes(a.engine, m)
+	u, _ := a.user("kay@camelot.bt", true, false, false)
+	_, admin := a.user("admin@camelot.bt", true, true, true)
+	tok := a.login("kay@camelot.bt", "password123")
+	wantStatus(t, a.req("PATCH", "/users/me", map[string]any{"password": "a-new-password"}, bearer(tok)...), 200)
+	wantStatus(t, a.req("POST", "/auth/logout-all", nil, bearer(tok)...), 204)
+	wantStatus(t, a.req("POST", "/auth/jwt/logout", nil, bearer(tok)...), 204)
+	wantStatus(t, a.req("GET", "/users/me", nil, bearer(tok)...), 200)
+	wantStatus(t, a.req("PATCH", "/users/"+u.ID, map[string]any{"is_active": false}, bearer(admin)...), 200)
+	wantDetail(t, a.req("GET", "/users/me", nil, bearer(tok)...), 401, "Unauthorized")
 }
 
 func TestCrossOriginCookieRequests(t *testing.T) {

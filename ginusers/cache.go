@@ -2,6 +2,7 @@ package ginusers
 
 import (
 	"context"
+	"hash/maphash"
 	"sync"
 	"time"
 )
@@ -10,12 +11,20 @@ import (
 // that a request authenticated by a JWT needs no store round trip. Writes
 // made through the Manager drop the entry; writes made elsewhere (another
 // instance, the database directly) are seen after the time to live.
+//
+// A read that began before a write must not put the user it read back
+// after the write dropped it: every drop advances a generation counter
+// (one of a fixed set, chosen by the user's id), a reader notes the
+// counter before it reads the store, and its put is ignored if the counter
+// moved meanwhile.
 type userCache[F any] struct {
 	ttl     time.Duration
 	max     int
 	now     func() time.Time
+	seed    maphash.Seed
 	mu      sync.Mutex
 	entries map[string]cacheEntry[F]
+	gens    [64]uint64
 }
 
 type cacheEntry[F any] struct {
@@ -23,20 +32,34 @@ type cacheEntry[F any] struct {
 	expires time.Time
 }
 
-func (c *userCache[F]) get(id string) (*User[F], bool) {
-	c.mu.Lock()
-	e, ok := c.entries[id]
-	c.mu.Unlock()
-	if !ok || !c.now().Before(e.expires) {
-		return nil, false
-	}
-	u := e.user
-	return &u, true
+func newUserCache[F any](ttl time.Duration, max int, now func() time.Time) *userCache[F] {
+	return &userCache[F]{ttl: ttl, max: max, now: now, seed: maphash.MakeSeed(), entries: map[string]cacheEntry[F]{}}
 }
 
-func (c *userCache[F]) put(u *User[F]) {
+func (c *userCache[F]) slot(id string) int { return int(maphash.String(c.seed, id) % uint64(len(c.gens))) }
+
+// get returns the cached user, or false and the generation to hand to put
+// after reading the store.
+func (c *userCache[F]) get(id string) (*User[F], uint64, bool) {
+	c.mu.Lock()
+	e, ok := c.entries[id]
+	gen := c.gens[c.slot(id)]
+	c.mu.Unlock()
+	if !ok || !c.now().Before(e.expires) {
+		return nil, gen, false
+	}
+	u := e.user
+	return &u, gen, true
+}
+
+// put caches u, read from the store after get returned gen, unless the
+// user was dropped since.
+func (c *userCache[F]) put(u *User[F], gen uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.gens[c.slot(u.ID)] != gen {
+		return // written meanwhile: what was read may be stale
+	}
 	if len(c.entries) >= c.max {
 		// Drop expired entries, then any entries, to make room.
 		now := c.now()
@@ -52,6 +75,7 @@ func (c *userCache[F]) put(u *User[F]) {
 func (c *userCache[F]) drop(id string) {
 	c.mu.Lock()
 	delete(c.entries, id)
+	c.gens[c.slot(id)]++
 	c.mu.Unlock()
 }
 
@@ -60,14 +84,15 @@ func (m *Manager[F]) getUser(ctx context.Context, id string) (*User[F], error) {
 	if m.cache == nil {
 		return m.store.Get(ctx, id)
 	}
-	if u, ok := m.cache.get(id); ok {
+	u, gen, ok := m.cache.get(id)
+	if ok {
 		return u, nil
 	}
 	u, err := m.store.Get(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	m.cache.put(u)
+	m.cache.put(u, gen)
 	return u, nil
 }
 

@@ -22,6 +22,11 @@ var (
 	// callers cannot tell which.
 	ErrInvalidCredentials = errors.New("ginusers: invalid credentials")
 
+	// ErrConflict is returned (wrapped) by [Store.Update] when the user
+	// exists but a condition of the write no longer holds: the user changed
+	// since the caller read it, and nothing was written.
+	ErrConflict = errors.New("ginusers: the user changed meanwhile")
+
 	// ErrUserInactive is returned when an operation needs an active user.
 	ErrUserInactive = errors.New("ginusers: user is inactive")
 

@@ -7,8 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"sync"
-	"time"
+	"strings"
 )
 
 // RequestVerify issues an e-mail verification token for u and passes it to
@@ -41,7 +40,10 @@ func (m *Manager[F]) RequestVerify(ctx context.Context, u *User[F]) error {
 // [ErrInvalidToken] (wrapped) when it is malformed, forged, expired, made
 // for another purpose, or when its e-mail no longer belongs to the user it
 // was issued to; a verified user gives [ErrAlreadyVerified], so a token
-// works once. Inactive users can be verified, as in fastapi-users.
+// works once. The store checks both conditions in the write itself, so two
+// concurrent uses of one token, even on two instances, verify once.
+// Inactive users can be verified, as in fastapi-users. Tokens that
+// fastapi-users mailed with the same secret are accepted.
 func (m *Manager[F]) Verify(ctx context.Context, token string) (*User[F], error) {
 	tok, err := m.verify.parse(token)
 	if err != nil {
@@ -51,8 +53,6 @@ func (m *Manager[F]) Verify(ctx context.Context, token string) (*User[F], error)
 	if sub == "" || email == "" {
 		return nil, fmt.Errorf("%w: missing sub or email", ErrInvalidToken)
 	}
-	unlock := m.locks.lock(sub)
-	defer unlock()
 	u, err := m.store.GetByEmail(ctx, email)
 	if errors.Is(err, ErrUserNotFound) {
 		return nil, fmt.Errorf("%w: no user has that e-mail", ErrInvalidToken)
@@ -66,15 +66,23 @@ func (m *Manager[F]) Verify(ctx context.Context, token string) (*User[F], error)
 	if u.Verified {
 		return nil, ErrAlreadyVerified
 	}
-	u.Verified = true
-	if err := m.store.Update(ctx, u); err != nil {
+	nu, err := m.write(ctx, u.ID, UserChange[F]{Verified: ptrTo(true)}, UserCondition{Verified: ptrTo(false), Email: &email})
+	switch {
+	case errors.Is(err, ErrConflict):
+		// Verified meanwhile, or the address changed.
+		if cur, gerr := m.store.Get(ctx, u.ID); gerr == nil && cur.Verified && EmailKey(cur.Email) == EmailKey(email) {
+			return nil, ErrAlreadyVerified
+		}
+		return nil, fmt.Errorf("%w: the user changed since the token was issued", ErrInvalidToken)
+	case errors.Is(err, ErrUserNotFound):
+		return nil, fmt.Errorf("%w: no such user", ErrInvalidToken)
+	case err != nil:
 		return nil, err
 	}
-	m.forget(u.ID)
-	if err := runUserHooks(ctx, m.hooks.afterVerify, u, "after verify"); err != nil {
-		return u, err
+	if err := runUserHooks(ctx, m.hooks.afterVerify, nu, "after verify"); err != nil {
+		return nu, err
 	}
-	return u, nil
+	return nu, nil
 }
 
 // ForgotPassword issues a password-reset token for u and passes it to the
@@ -101,13 +109,16 @@ func (m *Manager[F]) ForgotPassword(ctx context.Context, u *User[F]) error {
 	return nil
 }
 
-// ResetPassword sets a new password for the user of a reset token, then
-// runs the [OnAfterResetPassword] hooks. The token is checked first: a bad,
-// expired, used or superseded token, or one for a deleted or inactive user,
-// gives [ErrInvalidToken] (wrapped). Then the password is validated; a
-// refused password gives a [*PasswordError] and leaves the token usable.
-// Concurrent uses of one token within a process are serialised, so exactly
-// one succeeds.
+// ResetPassword sets a new password for the user of a reset token, ends
+// every session of the user, then runs the [OnAfterResetPassword] hooks.
+// The token is checked first: a bad, expired, used or superseded token, or
+// one for a deleted or inactive user, gives [ErrInvalidToken] (wrapped).
+// Then the password is validated; a refused password gives a
+// [*PasswordError] and leaves the token usable. The new hash is written
+// only if the stored hash is still the one the token was made for, checked
+// by the store in the write itself: of concurrent uses of one token, even
+// on two instances, exactly one succeeds. Tokens that fastapi-users mailed
+// with the same secret are accepted (their fingerprint costs one hash).
 func (m *Manager[F]) ResetPassword(ctx context.Context, token, password string) (*User[F], error) {
 	tok, err := m.reset.parse(token)
 	if err != nil {
@@ -117,8 +128,6 @@ func (m *Manager[F]) ResetPassword(ctx context.Context, token, password string) 
 	if sub == "" || fgpt == "" {
 		return nil, fmt.Errorf("%w: missing sub or password_fgpt", ErrInvalidToken)
 	}
-	unlock := m.locks.lock(sub)
-	defer unlock()
 	u, err := m.store.Get(ctx, sub)
 	if errors.Is(err, ErrUserNotFound) {
 		return nil, fmt.Errorf("%w: no such user", ErrInvalidToken)
@@ -126,7 +135,9 @@ func (m *Manager[F]) ResetPassword(ctx context.Context, token, password string) 
 	if err != nil {
 		return nil, err
 	}
-	if !hmac.Equal([]byte(fgpt), []byte(m.passwordFingerprint(u))) {
+	if ok, err := m.fingerprintMatches(ctx, u, fgpt); err != nil {
+		return nil, err
+	} else if !ok {
 		return nil, fmt.Errorf("%w: the password changed since the token was issued", ErrInvalidToken)
 	}
 	if !u.Active {
@@ -139,19 +150,24 @@ func (m *Manager[F]) ResetPassword(ctx context.Context, token, password string) 
 	if err != nil {
 		return nil, err
 	}
-	u.HashedPassword = h
-	m.markRevoked(u)
-	if err := m.store.Update(ctx, u); err != nil {
+	nu, err := m.write(ctx, u.ID,
+		UserChange[F]{HashedPassword: &h, SessionEpoch: ptrTo(newEpoch())},
+		UserCondition{HashedPassword: &u.HashedPassword, Active: ptrTo(true)})
+	switch {
+	case errors.Is(err, ErrConflict):
+		return nil, fmt.Errorf("%w: the token was used, or the password changed, meanwhile", ErrInvalidToken)
+	case errors.Is(err, ErrUserNotFound):
+		return nil, fmt.Errorf("%w: no such user", ErrInvalidToken)
+	case err != nil:
 		return nil, err
 	}
-	m.forget(u.ID)
-	if err := m.revokeTokens(ctx, u.ID); err != nil {
-		return u, err
+	if err := m.revokeTokens(ctx, nu.ID); err != nil {
+		return nu, err
 	}
-	if err := runUserHooks(ctx, m.hooks.afterResetPassword, u, "after reset-password"); err != nil {
-		return u, err
+	if err := runUserHooks(ctx, m.hooks.afterResetPassword, nu, "after reset-password"); err != nil {
+		return nu, err
 	}
-	return u, nil
+	return nu, nil
 }
 
 // passwordFingerprint binds a reset token to the password hash it was
@@ -163,56 +179,17 @@ func (m *Manager[F]) passwordFingerprint(u *User[F]) string {
 	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
 }
 
-// deliver runs fn off the request path, so that answers to forgot-password
-// and request-verify take the same time whether or not the address exists.
-// Errors are logged. [Manager.Wait] waits for deliveries in flight.
-func (m *Manager[F]) deliver(ctx context.Context, what string, fn func(context.Context) error) {
-	m.pending.Add(1)
-	go func() {
-		defer m.pending.Done()
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-		defer cancel()
-		if err := fn(ctx); err != nil {
-			m.logger.ErrorContext(ctx, "ginusers: "+what+" failed", "error", err)
-		}
-	}()
-}
-
-// Wait blocks until the token deliveries started by the forgot-password and
-// request-verify routes have finished. Call it when shutting down, after
-// the HTTP server has stopped.
-func (m *Manager[F]) Wait() { m.pending.Wait() }
-
-// keyedLocks serialises work per key (a user id) within the process.
-type keyedLocks struct {
-	mu    sync.Mutex
-	locks map[string]*keyedLock
-}
-
-type keyedLock struct {
-	mu   sync.Mutex
-	refs int
-}
-
-func (k *keyedLocks) lock(key string) (unlock func()) {
-	k.mu.Lock()
-	if k.locks == nil {
-		k.locks = map[string]*keyedLock{}
+// fingerprintMatches reports whether fgpt, the password_fgpt claim of a
+// reset token, was made from u's current password hash: ginusers' HMAC
+// fingerprint, or fastapi-users' (a password hash, argon2id or bcrypt, of
+// the stored hash string), which costs one hash to check.
+func (m *Manager[F]) fingerprintMatches(ctx context.Context, u *User[F], fgpt string) (bool, error) {
+	if !strings.HasPrefix(fgpt, "$") {
+		return hmac.Equal([]byte(fgpt), []byte(m.passwordFingerprint(u))), nil
 	}
-	l := k.locks[key]
-	if l == nil {
-		l = &keyedLock{}
-		k.locks[key] = l
+	ok, _, err := m.verifyHash(ctx, u.HashedPassword, fgpt)
+	if errors.Is(err, ErrHashingBusy) {
+		return false, err
 	}
-	l.refs++
-	k.mu.Unlock()
-	l.mu.Lock()
-	return func() {
-		l.mu.Unlock()
-		k.mu.Lock()
-		if l.refs--; l.refs == 0 {
-			delete(k.locks, key)
-		}
-		k.mu.Unlock()
-	}
+	return ok && err == nil, nil
 }

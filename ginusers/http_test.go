@@ -200,7 +200,7 @@ func (a *app) user(email string, active, superuser, verified bool) (*User, strin
 	if err != nil {
 		a.t.Fatalf("Create(%s) error = %v", email, err)
 	}
-	tok, err := a.m.Backends()[0].Strategy().WriteToken(a.t.Context(), u.ID)
+	tok, err := a.m.Backends()[0].Strategy().WriteToken(a.t.Context(), ginusers.TokenSubject{UserID: u.ID, Epoch: u.SessionEpoch})
 	if err != nil {
 		a.t.Fatalf("WriteToken() error = %v", err)
 	}
@@ -279,5 +279,16 @@ func wantCode(t *testing.T, r response, code, reason string) {
 	d, _ := r.Detail().(map[string]any)
 	if d["code"] != code || d["reason"] != reason {
 		t.Fatalf("body = %s; want code %q reason %q", r.Body, code, reason)
+	}
+}
+
+// waitDeliveries waits, at most ten seconds, until the tokens the routes
+// queued for delivery have been handed to the hooks.
+func (a *app) waitDeliveries() {
+	a.t.Helper()
+	ctx, cancel := context.WithTimeout(a.t.Context(), 10*time.Second)
+	defer cancel()
+	if err := a.m.WaitDeliveries(ctx); err != nil {
+		a.t.Fatalf("WaitDeliveries() error = %v", err)
 	}
 }

@@ -2,10 +2,10 @@ package ginusers
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -27,8 +27,7 @@ type Manager[F any] struct {
 	reset    *tokenCodec
 	logger   *slog.Logger
 	now      func() time.Time
-	locks    keyedLocks
-	pending  sync.WaitGroup
+	queue    *deliveryQueue
 	cache    *userCache[F]
 }
 
@@ -60,6 +59,9 @@ func New[F any](store Store[F], opts ...Option) (*Manager[F], error) {
 	if cfg.minPasswordChars < 0 || cfg.maxPasswordBytes < 1 || cfg.maxPasswordBytes < cfg.minPasswordChars {
 		return nil, configErrorf("bad password length rule: min %d characters, max %d bytes", cfg.minPasswordChars, cfg.maxPasswordBytes)
 	}
+	if cfg.deliveryWorkers < 1 || cfg.deliveryBacklog < 1 {
+		return nil, configErrorf("WithDeliveryQueue needs positive workers and backlog, got %d and %d", cfg.deliveryWorkers, cfg.deliveryBacklog)
+	}
 	if cfg.maxBodyBytes < 1 {
 		return nil, configErrorf("WithMaxBodyBytes must be positive, got %d", cfg.maxBodyBytes)
 	}
@@ -72,11 +74,12 @@ func New[F any](store Store[F], opts ...Option) (*Manager[F], error) {
 		m.hasher = &Argon2idHasher{Params: DefaultArgon2idParams}
 	}
 	m.hashSem = make(chan struct{}, cfg.maxHashes)
+	m.queue = newDeliveryQueue(cfg.deliveryWorkers, cfg.deliveryBacklog, m.logger)
 	if cfg.cacheTTL != 0 || cfg.cacheMax != 0 {
 		if cfg.cacheTTL <= 0 || cfg.cacheMax < 1 {
 			return nil, configErrorf("WithUserCache needs a positive ttl and size, got %v and %d", cfg.cacheTTL, cfg.cacheMax)
 		}
-		m.cache = &userCache[F]{ttl: cfg.cacheTTL, max: cfg.cacheMax, now: m.now, entries: map[string]cacheEntry[F]{}}
+		m.cache = newUserCache[F](cfg.cacheTTL, cfg.cacheMax, m.now)
 	}
 
 	verifySecret, resetSecret := cfg.verifySecret, cfg.resetSecret
@@ -93,6 +96,7 @@ func New[F any](store Store[F], opts ...Option) (*Manager[F], error) {
 		return nil, err
 	}
 	m.verify.clock, m.reset.clock = m.now, m.now
+	m.verify.audienceString, m.reset.audienceString = true, true
 
 	m.backends = cfg.backends
 	if len(m.backends) == 0 {
@@ -263,10 +267,15 @@ func (m *Manager[F]) Authenticate(ctx context.Context, email, password string) (
 		return nil, ErrInvalidCredentials
 	}
 	if rehash {
+		// Store the upgraded hash only if the password is still the one
+		// just verified: a concurrent change of password must win.
 		if h, err := m.hash(ctx, password); err == nil {
-			u.HashedPassword = h
-			m.forget(u.ID)
-			if err := m.store.Update(ctx, u); err != nil {
+			nu, err := m.write(ctx, u.ID, UserChange[F]{HashedPassword: &h}, UserCondition{HashedPassword: &u.HashedPassword})
+			switch {
+			case err == nil:
+				u = nu
+			case errors.Is(err, ErrConflict):
+			default:
 				m.logger.WarnContext(ctx, "ginusers: cannot store upgraded password hash", "user_id", u.ID, "error", err)
 			}
 		}
@@ -289,84 +298,131 @@ func (m *Manager[F]) GetByEmail(ctx context.Context, email string) (*User[F], er
 }
 
 // Update applies upd to u as an administrator or a program may: every field
-// set in upd is applied, the flags included. A new e-mail address (a
-// different address; changing only its case is allowed and keeps the user
-// verified) makes the user unverified unless upd.Verified is set too; it returns [ErrUserExists]
-// (wrapped) if another user has it. A new password is validated and hashed;
-// a refused one returns a [*PasswordError]. The change is stored in one
-// write, u is updated in place and returned, then the [OnAfterUpdate] hooks
-// run.
+// set in upd is applied, the flags included. A new e-mail address makes the
+// user unverified unless upd.Verified is set too (changing only the ASCII
+// case of the address keeps the user verified, D3); it returns
+// [ErrUserExists] (wrapped) if another user has it. A new password is
+// validated and hashed; a refused one returns a [*PasswordError].
+//
+// Only the fields upd sets are written, in one write, so a concurrent
+// change of another field (a deactivation by an administrator while the
+// user edits their name) is never undone. A new password or a
+// deactivation ends every session of the user (see [User.SessionEpoch]).
+// u is updated in place from the stored result and returned, then the
+// [OnAfterUpdate] hooks run.
 func (m *Manager[F]) Update(ctx context.Context, u *User[F], upd UserUpdate[F]) (*User[F], error) {
 	return m.update(ctx, u, upd, false)
 }
 
 // UpdateSafe applies upd to u as the user may change themself: Active,
-// Superuser and Verified are ignored. Otherwise it behaves as
-// [Manager.Update].
+// Superuser and Verified are ignored, and the change is written only while
+// the user is still active (an inactive user gets [ErrUserInactive], also
+// when an administrator deactivated them during the update). Otherwise it
+// behaves as [Manager.Update].
 func (m *Manager[F]) UpdateSafe(ctx context.Context, u *User[F], upd UserUpdate[F]) (*User[F], error) {
 	upd.Active, upd.Superuser, upd.Verified = nil, nil, nil
 	return m.update(ctx, u, upd, true)
 }
 
+// maxConflicts bounds how often an update is decided again on a fresh read
+// when the user changed between the read and the write.
+const maxConflicts = 4
+
 func (m *Manager[F]) update(ctx context.Context, u *User[F], upd UserUpdate[F], safe bool) (*User[F], error) {
-	next := *u
-	if upd.Fields != nil {
-		next.Fields = *upd.Fields
-	}
+	var email string
 	if upd.Email != nil {
-		email, err := NormalizeEmail(*upd.Email)
+		e, err := NormalizeEmail(*upd.Email)
 		if err != nil {
 			return nil, &EmailError{Reason: err.Error()}
 		}
-		switch {
-		case email == u.Email:
-		case EmailKey(email) == EmailKey(u.Email):
-			// Only the case changed: the same mailbox, still verified.
-			next.Email = email
-		default:
-			if _, err := m.store.GetByEmail(ctx, email); err == nil {
-				return nil, ErrUserExists
-			} else if !errors.Is(err, ErrUserNotFound) {
-				return nil, err
-			}
-			next.Email = email
-			next.Verified = false
-		}
+		email = e
 	}
-	if upd.Active != nil {
-		next.Active = *upd.Active
-	}
-	if upd.Superuser != nil {
-		next.Superuser = *upd.Superuser
-	}
-	if upd.Verified != nil {
-		next.Verified = *upd.Verified
-	}
-	if upd.Password != nil {
-		if err := m.ValidatePassword(ctx, *upd.Password, &next); err != nil {
+	var fieldNames []string
+	if upd.Fields != nil {
+		var err error
+		if fieldNames, err = goFieldNames[F](upd.FieldNames); err != nil {
 			return nil, err
 		}
-		h, err := m.hash(ctx, *upd.Password)
+	}
+	if safe && !u.Active {
+		return nil, ErrUserInactive
+	}
+	var hashed string
+	cur := u
+	for attempt := 1; ; attempt++ {
+		var ch UserChange[F]
+		var when UserCondition
+		if safe {
+			when.Active = ptrTo(true)
+		}
+		next := *cur
+		if upd.Email != nil {
+			switch {
+			case email == cur.Email:
+			case sameMailbox(email, cur.Email):
+				// Only the ASCII case changed: the same mailbox, still
+				// verified, provided it is still the stored address.
+				ch.Email, when.Email = &email, ptrTo(cur.Email)
+				next.Email = email
+			default:
+				if other, err := m.store.GetByEmail(ctx, email); err == nil && other.ID != cur.ID {
+					return nil, ErrUserExists
+				} else if err != nil && !errors.Is(err, ErrUserNotFound) {
+					return nil, err
+				}
+				ch.Email, ch.Verified = &email, ptrTo(false)
+				next.Email, next.Verified = email, false
+			}
+		}
+		ch.Active, ch.Superuser = upd.Active, upd.Superuser
+		if upd.Verified != nil {
+			ch.Verified = upd.Verified
+		}
+		if upd.Fields != nil {
+			ch.Fields, ch.FieldNames = *upd.Fields, fieldNames
+			next.Fields = *upd.Fields
+		}
+		if upd.Password != nil {
+			if hashed == "" {
+				if err := m.ValidatePassword(ctx, *upd.Password, &next); err != nil {
+					return nil, err
+				}
+				h, err := m.hash(ctx, *upd.Password)
+				if err != nil {
+					return nil, err
+				}
+				hashed = h
+			}
+			ch.HashedPassword = &hashed
+		}
+		// A new password or a deactivation ends every session of the user.
+		if upd.Password != nil || upd.Active != nil && !*upd.Active {
+			ch.SessionEpoch = ptrTo(newEpoch())
+		}
+		if ch.IsZero() {
+			break
+		}
+		nu, err := m.write(ctx, cur.ID, ch, when)
+		if errors.Is(err, ErrConflict) && attempt < maxConflicts {
+			// The user changed since the read: decide again on a fresh one.
+			if cur, err = m.store.Get(ctx, cur.ID); err != nil {
+				return nil, err
+			}
+			if safe && !cur.Active {
+				return nil, ErrUserInactive
+			}
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
-		next.HashedPassword = h
-	}
-	// A new password or a deactivation ends every session of the user.
-	revoke := upd.Password != nil || u.Active && !next.Active
-	if revoke {
-		m.markRevoked(&next)
-	}
-	m.forget(u.ID)
-	if err := m.store.Update(ctx, &next); err != nil {
-		return nil, err
-	}
-	m.forget(u.ID)
-	*u = next
-	if revoke {
-		if err := m.revokeTokens(ctx, u.ID); err != nil {
-			return u, err
+		*u = *nu
+		if ch.SessionEpoch != nil {
+			if err := m.revokeTokens(ctx, u.ID); err != nil {
+				return u, err
+			}
 		}
+		break
 	}
 	changes := upd.changes(safe)
 	for _, fn := range m.hooks.afterUpdate {
@@ -377,46 +433,128 @@ func (m *Manager[F]) update(ctx context.Context, u *User[F], upd UserUpdate[F], 
 	return u, nil
 }
 
+// write stores ch under when and keeps the user cache coherent: the entry
+// is dropped after the write, and a read that began before it cannot put
+// the old user back (see userCache).
+func (m *Manager[F]) write(ctx context.Context, id string, ch UserChange[F], when UserCondition) (*User[F], error) {
+	u, err := m.store.Update(ctx, id, ch, when)
+	m.forget(id)
+	return u, err
+}
+
+// sameMailbox reports whether a and b differ at most in the case of ASCII
+// letters, which is all that may change while the user stays verified
+// (D3): any other difference, a Unicode case variant included, is another
+// address.
+func sameMailbox(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range len(a) {
+		x, y := a[i], b[i]
+		if x == y {
+			continue
+		}
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+func ptrTo[T any](v T) *T { return &v }
+
+// newEpoch returns a new random session epoch.
+func newEpoch() string { return rand.Text() }
+
 // Delete runs the [OnBeforeDelete] hooks, deletes u, then runs the
 // [OnAfterDelete] hooks. A before-delete hook's error cancels the deletion.
+// The user's stored tokens are deleted; their JWTs die with the user.
 func (m *Manager[F]) Delete(ctx context.Context, u *User[F]) error {
 	if err := runUserHooks(ctx, m.hooks.beforeDelete, u, "before delete"); err != nil {
 		return err
 	}
+	err := m.store.Delete(ctx, u.ID)
 	m.forget(u.ID)
-	if err := m.store.Delete(ctx, u.ID); err != nil {
+	if err != nil {
 		return err
 	}
-	m.forget(u.ID)
 	if err := m.revokeTokens(ctx, u.ID); err != nil {
 		return err
 	}
 	return runUserHooks(ctx, m.hooks.afterDelete, u, "after delete")
 }
 
-// LogoutAll ends every session of u: the tokens of [Revoker] strategies
-// are deleted and, with [WithJWTRevocation], every token issued until now
-// is refused from now on, JWTs included.
+// LogoutAll ends every session of u, whatever the backend: the user gets a
+// new session epoch, so every token issued until now is refused (JWTs
+// included, unless their strategy opted out with
+// [WithInsecureIrrevocableJWT]), and the tokens of [Revoker] strategies are
+// deleted. u is updated in place.
 func (m *Manager[F]) LogoutAll(ctx context.Context, u *User[F]) error {
-	if m.cfg.jwtRevocation {
-		next := *u
-		m.markRevoked(&next)
-		m.forget(u.ID)
-		if err := m.store.Update(ctx, &next); err != nil {
-			return err
-		}
-		m.forget(u.ID)
-		*u = next
+	nu, err := m.write(ctx, u.ID, UserChange[F]{SessionEpoch: ptrTo(newEpoch())}, UserCondition{})
+	if err != nil {
+		return err
 	}
+	*u = *nu
 	return m.revokeTokens(ctx, u.ID)
 }
 
-// markRevoked sets u's "tokens valid after" time to now when JWT
-// revocation is on (to the millisecond, as stored and as in iat).
-func (m *Manager[F]) markRevoked(u *User[F]) {
-	if m.cfg.jwtRevocation {
-		u.TokensValidAfter = m.now().UTC().Truncate(time.Millisecond)
+// maxRevokedTokens bounds the tokens a user may log out one by one within
+// a token lifetime; beyond it, a logout ends every session of the user.
+const maxRevokedTokens = 64
+
+// Logout ends the session of token, which backend b issued to u and which
+// authenticated the request: a stored token is deleted; a JWT is revoked
+// by its jti in the user's record until it expires (or, for a token
+// without a jti, such as fastapi-users', by a new session epoch, which
+// ends every session of the user). A token of a strategy that opted out of
+// revocation is left valid, as documented on [WithInsecureIrrevocableJWT].
+func (m *Manager[F]) Logout(ctx context.Context, u *User[F], b *Backend, token string) error {
+	err := b.strategy.DestroyToken(ctx, token)
+	if !errors.Is(err, ErrNotSupported) {
+		return err
 	}
+	info, err := b.strategy.ReadToken(ctx, token)
+	if errors.Is(err, ErrInvalidToken) {
+		return nil // expired meanwhile: nothing left to end
+	}
+	if err != nil {
+		return err
+	}
+	if info.Irrevocable {
+		return nil
+	}
+	now := m.now()
+	var ch UserChange[F]
+	if info.ID == "" || len(u.RevokedTokens) >= maxRevokedTokens {
+		ch.SessionEpoch = ptrTo(newEpoch())
+	} else {
+		exp := info.ExpiresAt
+		if exp.IsZero() {
+			exp = now.Add(24 * time.Hour)
+		}
+		ch.RevokeTokens = map[string]time.Time{info.ID: exp}
+		for id, exp := range u.RevokedTokens {
+			if !now.Before(exp) {
+				ch.ForgetTokens = append(ch.ForgetTokens, id)
+			}
+		}
+	}
+	nu, err := m.write(ctx, u.ID, ch, UserCondition{})
+	if err != nil {
+		return err
+	}
+	*u = *nu
+	if ch.SessionEpoch != nil {
+		return m.revokeTokens(ctx, u.ID)
+	}
+	return nil
 }
 
 // revokeTokens deletes the user's tokens in every backend that can.

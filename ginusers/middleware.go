@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/gin-gonic/gin"
 )
@@ -168,12 +169,17 @@ func (m *Manager[F]) userFromRequest(c *gin.Context, enabled []string) (*User[F]
 			}
 			return nil, nil, "", err
 		}
-		if !u.TokensValidAfter.IsZero() && info.IssuedAt.Before(u.TokensValidAfter) {
-			continue
+		if !info.Irrevocable && (info.Epoch != u.SessionEpoch || info.ID != "" && isRevoked(u.RevokedTokens, info.ID)) {
+			continue // a session that was ended
 		}
 		return u, b, token, nil
 	}
 	return nil, nil, "", nil
+}
+
+func isRevoked(revoked map[string]time.Time, id string) bool {
+	_, ok := revoked[id]
+	return ok
 }
 
 // unauthorized answers 401 {"detail": "Unauthorized"}, announcing the

@@ -207,6 +207,9 @@ func TestUserCache(t *testing.T) {
 	wantStatus(t, a.req("PATCH", "/users/"+u.ID, map[string]any{"is_active": false}, bearer(admin)...), 200)
 	wantDetail(t, a.req("GET", "/users/me", nil, bearer(tok)...), 401, "Unauthorized")
 	wantStatus(t, a.req("PATCH", "/users/"+u.ID, map[string]any{"is_active": true}, bearer(admin)...), 200)
+	// The deactivation ended the session for good; a new login works.
+	wantDetail(t, a.req("GET", "/users/me", nil, bearer(tok)...), 401, "Unauthorized")
+	tok = a.login("king.arthur@camelot.bt", "password123")
 	wantStatus(t, a.req("GET", "/users/me", nil, bearer(tok)...), 200)
 
 	// A change made behind the manager's back (another instance) is seen

@@ -22,7 +22,8 @@ type config struct {
 	clock            func() time.Time
 	maxBodyBytes     int64
 	requireVerified  bool
-	jwtRevocation    bool
+	deliveryWorkers  int
+	deliveryBacklog  int
 	cacheTTL         time.Duration
 	cacheMax         int
 	verifySecret     []byte
@@ -43,6 +44,8 @@ func defaultConfig() config {
 		maxBodyBytes:     1 << 20,
 		verifyLifetime:   time.Hour,
 		resetLifetime:    time.Hour,
+		deliveryWorkers:  4,
+		deliveryBacklog:  256,
 		hooks:            map[hookKind][]any{},
 	}
 }
@@ -143,23 +146,25 @@ func WithResetLifetime(d time.Duration) Option {
 	return func(c *config) { c.resetLifetime = d }
 }
 
-// WithJWTRevocation makes stateless tokens revocable: the user gets a
-// "tokens valid after" time, set when the password changes or is reset,
-// when the user is deactivated and on logout everywhere, and every token
-// issued before it is refused (JWTs included, which otherwise stay valid
-// until they expire). It costs nothing per request: the user is loaded
-// anyway. Off by default, as in fastapi-users. Tokens of a [Revoker]
-// strategy ([DatabaseStrategy]) are deleted on those events either way.
-func WithJWTRevocation() Option {
-	return func(c *config) { c.jwtRevocation = true }
+// WithDeliveryQueue bounds the delivery of the tokens that the
+// forgot-password and request-verify routes hand to the
+// [OnAfterForgotPassword] and [OnAfterRequestVerify] hooks, which run off
+// the request path: at most workers run at once (each may hold an SMTP
+// session for up to a minute), and at most backlog more wait. A request for
+// a user whose token is already waiting is coalesced with it; when the
+// backlog is full the request is still answered 202 and the token is
+// dropped with a log line, so that a flood neither blocks requests nor
+// grows memory. The defaults are 4 workers and a backlog of 256; both must
+// be positive. [Manager.Shutdown] drains the queue.
+func WithDeliveryQueue(workers, backlog int) Option {
+	return func(c *config) { c.deliveryWorkers, c.deliveryBacklog = workers, backlog }
 }
 
 // WithUserCache keeps the users that authenticate requests in memory for
 // ttl (at most maxEntries of them), so that a request carrying a JWT costs
 // no database round trip. Changes made through this Manager take effect at
 // once; changes made by another instance or directly in the database (a
-// deactivation, a new password with [WithJWTRevocation]) take up to ttl to
-// be seen here. Off by default; a few seconds is a reasonable ttl. It does
+// deactivation, a new password) take up to ttl to be seen here. Off by default; a few seconds is a reasonable ttl. It does
 // not cache database tokens: their lookup is the revocation check.
 func WithUserCache(ttl time.Duration, maxEntries int) Option {
 	return func(c *config) { c.cacheTTL, c.cacheMax = ttl, maxEntries }

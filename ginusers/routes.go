@@ -160,7 +160,11 @@ func (m *Manager[F]) handleLogin(b *Backend) gin.HandlerFunc {
 		}
 		u, err := m.Authenticate(ctx, username, password)
 		if errors.Is(err, ErrInvalidCredentials) {
-			m.logger.InfoContext(ctx, "ginusers: login failed", "backend", b.name)
+			// Enough to spot brute force (the account tried, the client as
+			// Gin resolves it with the app's trusted proxies), never the
+			// password.
+			m.logger.InfoContext(ctx, "ginusers: login failed", "backend", b.name,
+				"email", loggedEmail(username), "client_ip", c.ClientIP())
 			badRequest(c, CodeLoginBadCredentials)
 			return
 		}
@@ -172,7 +176,7 @@ func (m *Manager[F]) handleLogin(b *Backend) gin.HandlerFunc {
 			badRequest(c, CodeLoginUserNotVerified)
 			return
 		}
-		token, err := b.strategy.WriteToken(ctx, u.ID)
+		token, err := b.strategy.WriteToken(ctx, TokenSubject{UserID: u.ID, Epoch: u.SessionEpoch})
 		if err != nil {
 			m.internalError(c, err)
 			return
@@ -190,7 +194,7 @@ func (m *Manager[F]) handleLogin(b *Backend) gin.HandlerFunc {
 				return
 			}
 		}
-		m.logger.InfoContext(ctx, "ginusers: login", "backend", b.name, "user_id", u.ID)
+		m.logger.InfoContext(ctx, "ginusers: login", "backend", b.name, "user_id", u.ID, "client_ip", c.ClientIP())
 		writeResponse(c, status, body)
 	}
 }
@@ -204,6 +208,20 @@ func (m *Manager[F]) formError(c *gin.Context, err error) {
 	unprocessable(fieldErr("missing", "Field required", "username"), fieldErr("missing", "Field required", "password")).write(c)
 }
 
+// loggedEmail is the form of a login name that goes into the log: the
+// normalised address when it is one, otherwise its key, cut to a sane
+// length (the log handler quotes it).
+func loggedEmail(username string) string {
+	e, err := NormalizeEmail(username)
+	if err != nil {
+		e = EmailKey(username)
+	}
+	if len(e) > 320 {
+		e = e[:320]
+	}
+	return e
+}
+
 func writeResponse(c *gin.Context, status int, body any) {
 	if body == nil {
 		c.Status(status)
@@ -215,11 +233,12 @@ func writeResponse(c *gin.Context, status int, body any) {
 
 func (m *Manager[F]) handleLogout(b *Backend) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if _, ok := m.requireUser(c, m.baseRequirements()); !ok {
+		u, ok := m.requireUser(c, m.baseRequirements())
+		if !ok {
 			return
 		}
 		l, _ := currentLogin(c)
-		if err := l.backend.strategy.DestroyToken(c.Request.Context(), l.token); err != nil && !errors.Is(err, ErrNotSupported) {
+		if err := m.Logout(c.Request.Context(), u, l.backend, l.token); err != nil {
 			m.internalError(c, err)
 			return
 		}

@@ -140,8 +140,9 @@ func TestLogout(t *testing.T) {
 	if r.Body != "" {
 		t.Fatalf("logout body = %q, want empty", r.Body)
 	}
-	// A JWT cannot be revoked: it stays valid until it expires (fastapi-users).
-	wantStatus(t, a.req("GET", "/users/me", nil, bearer(tok)...), 200)
+	// Logout ends the JWT (D7); fastapi-users would leave it valid until
+	// it expires.
+	wantDetail(t, a.req("GET", "/users/me", nil, bearer(tok)...), 401, "Unauthorized")
 
 	_, inactive := a.user("inactive@camelot.bt", false, false, false)
 	wantDetail(t, a.req("POST", "/auth/jwt/logout", nil, bearer(inactive)...), 401, "Unauthorized")
@@ -159,8 +160,8 @@ func TestLoginUpgradesAnOldHash(t *testing.T) {
 	a := newApp(t)
 	u, _ := a.user("king.arthur@camelot.bt", true, false, false)
 	// A bcrypt hash made by passlib for fastapi-users (password "correct horse battery staple").
-	u.HashedPassword = "$2b$10$rCsKhWNKlj0db7l26IAUAeOxw7Cd6B/GRyEwwiXkwVteSQkxKS0iG"
-	if err := a.store.Update(t.Context(), u); err != nil {
+	bcrypt := "$2b$10$rCsKhWNKlj0db7l26IAUAeOxw7Cd6B/GRyEwwiXkwVteSQkxKS0iG"
+	if _, err := a.store.Update(t.Context(), u.ID, ginusers.UserChange[Fields]{HashedPassword: &bcrypt}, ginusers.UserCondition{}); err != nil {
 		t.Fatal(err)
 	}
 	a.login("king.arthur@camelot.bt", "correct horse battery staple")

@@ -107,7 +107,7 @@ func (m *Manager[F]) sendToken(c *gin.Context, what string, eligible func(*User[
 		return
 	}
 	if err == nil && eligible(u) {
-		m.deliver(c.Request.Context(), what, func(ctx context.Context) error { return issue(ctx, u) })
+		m.deliver(c.Request.Context(), what, u.ID, eligible, issue)
 	}
 	c.JSON(http.StatusAccepted, nil)
 }

@@ -65,7 +65,7 @@ func (a *app) forgot(mb *mailbox, email string) string {
 	if r.Code != http.StatusAccepted || r.Body != "null" {
 		a.t.Fatalf("forgot-password = %d %q, want 202 null", r.Code, r.Body)
 	}
-	a.m.Wait()
+	a.waitDeliveries()
 	toks := mb.all("reset", email)
 	if len(toks) == 0 {
 		return ""
@@ -79,7 +79,7 @@ func (a *app) requestVerify(mb *mailbox, email string) string {
 	if r.Code != http.StatusAccepted || r.Body != "null" {
 		a.t.Fatalf("request-verify-token = %d %q, want 202 null", r.Code, r.Body)
 	}
-	a.m.Wait()
+	a.waitDeliveries()
 	toks := mb.all("verify", email)
 	if len(toks) == 0 {
 		return ""
@@ -116,7 +116,7 @@ func TestForgotPassword(t *testing.T) {
 	})
 	t.Run("an active user gets a token, in any case of the address", func(t *testing.T) {
 		a.req("POST", "/auth/forgot-password", map[string]any{"email": "King.Arthur@CAMELOT.bt"})
-		a.m.Wait()
+		a.waitDeliveries()
 		if len(mb.all("reset", "king.arthur@camelot.bt")) != 1 {
 			t.Fatal("no token for a case variant of the address")
 		}
@@ -147,7 +147,7 @@ func TestResetPassword(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) { want422(t, a.req("POST", "/auth/reset-password", tt.body), tt.field) })
 	}
-	verifyTok, _ := a.m.Backends()[0].Strategy().WriteToken(t.Context(), u.ID)
+	verifyTok, _ := a.m.Backends()[0].Strategy().WriteToken(t.Context(), ginusers.TokenSubject{UserID: u.ID, Epoch: u.SessionEpoch})
 	for _, tt := range []struct{ name, token string }{
 		{"garbage is a bad token", "garbage"},
 		{"an access token is a bad token", verifyTok},
@@ -352,7 +352,7 @@ func TestHookFailureKeeps202(t *testing.T) {
 	a := newApp(t, ginusers.OnAfterForgotPassword(func(context.Context, *User, string) error { return context.DeadlineExceeded }))
 	a.user("king.arthur@camelot.bt", true, false, false)
 	r := a.req("POST", "/auth/forgot-password", map[string]any{"email": "king.arthur@camelot.bt"})
-	a.m.Wait()
+	a.waitDeliveries()
 	if r.Code != 202 || r.Body != "null" {
 		t.Fatalf("forgot-password with a failing hook = %d %q, want 202 null", r.Code, r.Body)
 	}

@@ -36,16 +36,76 @@ type Store[F any] interface {
 	// a pattern.
 	GetByEmail(ctx context.Context, email string) (*User[F], error)
 
-	// Update stores every field of u, found by u.ID, in one write. It returns
-	// an error wrapping [ErrUserExists] when the new e-mail belongs to another
-	// user, and one wrapping [ErrUserNotFound] when u.ID does not exist; it
-	// never creates a user. It should leave stored fields it does not know
-	// alone (another service sharing the data may have written them).
-	Update(ctx context.Context, u *User[F]) error
+	// Update applies ch to the user with the given id in one write, but
+	// only if every condition of when holds at the moment of the write,
+	// and returns the user as written. Only the fields ch sets are
+	// written: a concurrent write of another field is never undone, and a
+	// field no longer matching when is never overwritten. On a server with
+	// atomic single-document updates (MongoDB) this holds across processes
+	// sharing the database; see the implementation for weaker servers.
+	//
+	// It returns an error wrapping [ErrUserNotFound] when no user has the
+	// id (or the id cannot be parsed), one wrapping [ErrConflict] when the
+	// user exists but a condition does not hold, and one wrapping
+	// [ErrUserExists] when the new e-mail belongs to another user; in all
+	// three cases nothing changes. It never creates a user. It leaves
+	// stored fields it does not know alone (another service sharing the
+	// data may have written them).
+	Update(ctx context.Context, id string, ch UserChange[F], when UserCondition) (*User[F], error)
 
 	// Delete removes the user with the given id. It returns an error wrapping
 	// [ErrUserNotFound] when there is none.
 	Delete(ctx context.Context, id string) error
+}
+
+// UserChange is a change to some fields of a stored user, written by
+// [Store.Update]. A nil field is left as it is.
+type UserChange[F any] struct {
+	// Email replaces the address (the store recomputes its [EmailKey]).
+	Email *string
+	// HashedPassword replaces the password hash.
+	HashedPassword *string
+	// Active, Superuser and Verified replace the flags.
+	Active, Superuser, Verified *bool
+	// SessionEpoch replaces the user's session epoch, which ends every
+	// session issued under the previous one. Setting it also empties
+	// RevokedTokens (the tokens listed there belonged to the old epoch).
+	SessionEpoch *string
+	// Fields holds the new values of the application fields named in
+	// FieldNames; its other fields are ignored.
+	Fields F
+	// FieldNames lists the Go names of the fields of F to write (top-level
+	// or promoted fields, as [reflect.Type.FieldByName] finds them).
+	FieldNames []string
+	// RevokeTokens adds entries to the user's RevokedTokens (token id to
+	// the time the token expires). It must be empty when SessionEpoch is set.
+	RevokeTokens map[string]time.Time
+	// ForgetTokens removes entries from the user's RevokedTokens (tokens
+	// that have expired anyway). A missing entry is not an error.
+	ForgetTokens []string
+}
+
+// IsZero reports whether ch changes nothing.
+func (ch *UserChange[F]) IsZero() bool {
+	return ch.Email == nil && ch.HashedPassword == nil && ch.Active == nil && ch.Superuser == nil &&
+		ch.Verified == nil && ch.SessionEpoch == nil && len(ch.FieldNames) == 0 &&
+		len(ch.RevokeTokens) == 0 && len(ch.ForgetTokens) == 0
+}
+
+// UserCondition lists what must hold of a stored user for [Store.Update]
+// to write a change: the decisions a caller made on an earlier read (a
+// password fingerprint, a flag, the address a token was issued for) are
+// checked again by the store, in the same write. A nil field is no
+// condition.
+type UserCondition struct {
+	// HashedPassword: the stored hash equals it.
+	HashedPassword *string
+	// Email: the stored address has the same [EmailKey] as it.
+	Email *string
+	// Active and Verified: the stored flags equal them.
+	Active, Verified *bool
+	// SessionEpoch: the stored session epoch equals it.
+	SessionEpoch *string
 }
 
 // AccessToken is a stored access token of a [DatabaseStrategy]. Only the
@@ -61,6 +121,9 @@ type AccessToken struct {
 	CreatedAt time.Time
 	// ExpiresAt is when the token stops working.
 	ExpiresAt time.Time
+	// Epoch is the user's session epoch when the token was issued; the
+	// token works only while the user's epoch is the same.
+	Epoch string
 }
 
 // AccessTokenStore persists the access tokens of a [DatabaseStrategy].

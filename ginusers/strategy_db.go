@@ -61,14 +61,14 @@ func TokenDigest(token string) string {
 
 // WriteToken implements [Strategy]: 32 random bytes, base64url-encoded
 // (43 characters).
-func (s *DatabaseStrategy) WriteToken(ctx context.Context, userID string) (string, error) {
+func (s *DatabaseStrategy) WriteToken(ctx context.Context, sub TokenSubject) (string, error) {
 	var b [32]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", err
 	}
 	token := base64.RawURLEncoding.EncodeToString(b[:])
 	now := s.clock().UTC()
-	err := s.store.CreateToken(ctx, AccessToken{Digest: TokenDigest(token), UserID: userID, CreatedAt: now, ExpiresAt: now.Add(s.lifetime)})
+	err := s.store.CreateToken(ctx, AccessToken{Digest: TokenDigest(token), UserID: sub.UserID, CreatedAt: now, ExpiresAt: now.Add(s.lifetime), Epoch: sub.Epoch})
 	if err != nil {
 		return "", fmt.Errorf("ginusers: store token: %w", err)
 	}
@@ -95,7 +95,7 @@ func (s *DatabaseStrategy) ReadToken(ctx context.Context, token string) (TokenIn
 		}
 		return TokenInfo{}, fmt.Errorf("%w: %w", ErrInvalidToken, errTokenExpired)
 	}
-	return TokenInfo{UserID: t.UserID, IssuedAt: t.CreatedAt}, nil
+	return TokenInfo{UserID: t.UserID, Epoch: t.Epoch, ExpiresAt: t.ExpiresAt}, nil
 }
 
 // DestroyToken implements [Strategy]: the token is deleted.

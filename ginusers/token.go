@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -48,8 +47,11 @@ var errTokenExpired = errors.New("ginusers: token expired")
 type tokenCodec struct {
 	key      []byte
 	audience string
-	lifetime time.Duration
-	clock    func() time.Time
+	// audienceString writes aud as a string, as fastapi-users writes it in
+	// verify and reset tokens; access tokens carry a one-element array.
+	audienceString bool
+	lifetime       time.Duration
+	clock          func() time.Time
 }
 
 func newTokenCodec(secret []byte, audience string, lifetime time.Duration) (*tokenCodec, error) {
@@ -69,8 +71,9 @@ func newTokenCodec(secret []byte, audience string, lifetime time.Duration) (*tok
 var issuedHeader = base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`))
 
 // issue signs a token for subject with the given extra claims. It always
-// sets sub, aud, iat and exp. iat carries milliseconds (a NumericDate may
-// be fractional, RFC 7519 section 2), so that revocation by time is exact.
+// sets sub, aud, iat and exp, the last two as whole seconds (PyJWT and other
+// verifiers refuse a fractional iat within the current second). Revocation
+// does not rely on iat: see the epoch and jti claims of access tokens.
 func (tc *tokenCodec) issue(subject string, extra map[string]any) (string, error) {
 	now := tc.clock()
 	c := make(map[string]any, len(extra)+4)
@@ -78,8 +81,12 @@ func (tc *tokenCodec) issue(subject string, extra map[string]any) (string, error
 		c[k] = v
 	}
 	c["sub"] = subject
-	c["aud"] = []string{tc.audience}
-	c["iat"] = json.Number(strconv.FormatFloat(float64(now.UnixMilli())/1000, 'f', -1, 64))
+	if tc.audienceString {
+		c["aud"] = tc.audience
+	} else {
+		c["aud"] = []string{tc.audience}
+	}
+	c["iat"] = now.Unix()
 	c["exp"] = now.Add(tc.lifetime).Unix()
 	payload, err := json.Marshal(c)
 	if err != nil {
@@ -107,6 +114,8 @@ type claims struct {
 	Nbf          *float64
 	Email        string
 	PasswordFgpt string
+	Jti          string
+	Epoch        string
 }
 
 // audience is the aud claim: a string or an array of strings (RFC 7519).
@@ -120,8 +129,9 @@ func unixTime(f float64) time.Time {
 // parse verifies a token: the signature with the pinned algorithm (jwx's
 // compact verifier with HS256 only, so "none", other algorithms and key
 // confusion fail, and so does any "crit" or "b64" header), then the claims:
-// the audience must be this codec's, exp and iat must be present, the
-// token must not be expired or not yet valid. Errors wrap
+// the audience must be this codec's, exp must be present, the token must
+// not be expired or not yet valid. iat is optional: fastapi-users issues
+// tokens without it, and ginusers accepts them (D5). Errors wrap
 // [ErrInvalidToken]; an expired token also wraps errTokenExpired.
 func (tc *tokenCodec) parse(s string) (*claims, error) {
 	if len(s) == 0 || len(s) > maxTokenLength || strings.Count(s, ".") != 2 {
@@ -145,8 +155,8 @@ func (tc *tokenCodec) parse(s string) (*claims, error) {
 	if !slices.Contains(c.Aud, tc.audience) {
 		return nil, fmt.Errorf("%w: wrong audience", ErrInvalidToken)
 	}
-	if c.Exp == nil || c.Iat == nil {
-		return nil, fmt.Errorf("%w: exp and iat are required", ErrInvalidToken)
+	if c.Exp == nil {
+		return nil, fmt.Errorf("%w: exp is required", ErrInvalidToken)
 	}
 	now := tc.clock()
 	if c.Nbf != nil && now.Before(unixTime(*c.Nbf)) {
@@ -155,8 +165,7 @@ func (tc *tokenCodec) parse(s string) (*claims, error) {
 	if !now.Before(unixTime(*c.Exp)) {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, errTokenExpired)
 	}
-	if unixTime(*c.Iat).After(now.Add(maxClockSkew)) {
-		// Such a token would outlive a "tokens valid after" revocation.
+	if c.Iat != nil && unixTime(*c.Iat).After(now.Add(maxClockSkew)) {
 		return nil, fmt.Errorf("%w: issued in the future", ErrInvalidToken)
 	}
 	return c, nil
@@ -168,7 +177,7 @@ func (tc *tokenCodec) parse(s string) (*claims, error) {
 var claimsParsers fastjson.ParserPool
 
 // parseClaims decodes the claims strictly: the payload must be a JSON
-// object; sub, email and password_fgpt must be strings, aud a string or an
+// object; sub, email, password_fgpt, jti and epoch must be strings, aud a string or an
 // array of strings, exp, iat and nbf numbers, when present. A claim that
 // appears twice makes the token invalid.
 func parseClaims(payload []byte) (*claims, error) {
@@ -204,6 +213,10 @@ func parseClaims(payload []byte) (*claims, error) {
 			bit, num = 32, &c.Nbf
 		case "aud":
 			bit = 64
+		case "jti":
+			bit, str = 128, &c.Jti
+		case "epoch":
+			bit, str = 256, &c.Epoch
 		default:
 			return
 		}

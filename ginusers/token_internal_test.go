@@ -3,6 +3,7 @@ package ginusers
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -147,13 +148,13 @@ func TestJWTStrategyClock(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.setClock(clock.Now)
-	tok, err := s.WriteToken(ctx, "user-1")
+	tok, err := s.WriteToken(ctx, TokenSubject{UserID: "user-1", Epoch: "E1"})
 	if err != nil {
 		t.Fatalf("WriteToken() error = %v", err)
 	}
 	info, err := s.ReadToken(ctx, tok)
-	if err != nil || info.UserID != "user-1" || info.IssuedAt.Sub(t0).Abs() >= time.Second {
-		t.Fatalf("ReadToken() = %+v, %v, want user-1 issued at %v", info, err, t0)
+	if err != nil || info.UserID != "user-1" || info.Epoch != "E1" || info.ID == "" || !info.ExpiresAt.Equal(t0.Add(time.Hour).Truncate(time.Second)) {
+		t.Fatalf("ReadToken() = %+v, %v, want user-1, epoch E1, a jti, expiring at %v", info, err, t0.Add(time.Hour).Truncate(time.Second))
 	}
 	clock.now = t0.Add(time.Hour)
 	if _, err := s.ReadToken(ctx, tok); !errors.Is(err, ErrInvalidToken) || !errors.Is(err, errTokenExpired) {
@@ -202,5 +203,59 @@ func TestIssuedHeaderMatchesIssue(t *testing.T) {
 	}
 	if hdr, _, _ := strings.Cut(tok, "."); hdr != issuedHeader {
 		t.Fatalf("issued header = %q, want %q", hdr, issuedHeader)
+	}
+}
+
+// payloadOf decodes the claims of a compact JWT without checking it.
+func payloadOf(t *testing.T, tok string) map[string]json.RawMessage {
+	t.Helper()
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		t.Fatalf("token %q has %d parts, want 3", tok, len(parts))
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatalf("decode payload: %v", err)
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("unmarshal payload %s: %v", b, err)
+	}
+	return m
+}
+
+// D5: iat and exp are whole seconds (PyJWT 2.6 refuses a fractional iat in
+// the current second); aud is an array in access tokens and a string in
+// verify and reset tokens, as fastapi-users writes them.
+func TestIssuedClaimShapes(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 999_000_000, time.UTC)
+	clock := &fakeClock{now: t0}
+	access := newTestCodec(t, codecSecret, AudienceAuth, clock)
+	verify := newTestCodec(t, codecSecret, AudienceVerify, clock)
+	verify.audienceString = true
+	for _, tc := range []struct {
+		name  string
+		codec *tokenCodec
+		aud   string
+	}{
+		{"access", access, `["fastapi-users:auth"]`},
+		{"verify", verify, `"fastapi-users:verify"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tok, err := tc.codec.issue("user-1", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := payloadOf(t, tok)
+			if got := string(p["iat"]); got != "1772366400" {
+				t.Fatalf("iat = %s, want the whole second 1772366400", got)
+			}
+			if got := string(p["exp"]); got != "1772370000" {
+				t.Fatalf("exp = %s, want 1772370000", got)
+			}
+			if got := string(p["aud"]); got != tc.aud {
+				t.Fatalf("aud = %s, want %s", got, tc.aud)
+			}
+		})
 	}
 }

@@ -126,7 +126,7 @@ func TestJWTStrategyReadToken(t *testing.T) {
 	now := time.Now()
 	valid := claimsAt(now)
 
-	good, err := s.WriteToken(ctx, testUserID)
+	good, err := s.WriteToken(ctx, ginusers.TokenSubject{UserID: testUserID})
 	if err != nil {
 		t.Fatalf("WriteToken() error = %v", err)
 	}
@@ -166,11 +166,9 @@ func TestJWTStrategyReadToken(t *testing.T) {
 		{"a PyJWT-style token with iat is accepted", forge(t, `{"alg":"HS256","typ":"JWT"}`, with(valid, nil, map[string]any{"aud": []string{ginusers.AudienceAuth}}), hs256(strategySecret)), true},
 
 		// fastapi-users' JWTStrategy writes sub, aud and exp but no iat.
-		// ginusers requires iat (decision D5: every JWT carries exp and
-		// iat, which revocation by "tokens valid after" needs), so tokens
-		// issued by a Python fastapi-users service are refused: users log in
-		// again after the switch.
-		{"a fastapi-users token (PyJWT, no iat) is refused", forge(t, `{"alg":"HS256","typ":"JWT"}`, with(valid, []string{"iat"}, nil), hs256(strategySecret)), false},
+		// ginusers accepts such tokens (D5), so a fastapi-users service can
+		// be replaced, or run side by side, without logging anyone out.
+		{"a fastapi-users token (PyJWT, no iat) is accepted", forge(t, `{"alg":"HS256","typ":"JWT"}`, with(valid, []string{"iat"}, nil), hs256(strategySecret)), true},
 
 		{"an expired token is refused", forge(t, hs256Header, with(valid, nil, map[string]any{"iat": now.Add(-2 * time.Hour).Unix(), "exp": now.Add(-time.Hour).Unix()}), hs256(strategySecret)), false},
 		{"a token not valid before a future time is refused", forge(t, hs256Header, with(valid, nil, map[string]any{"nbf": now.Add(time.Hour).Unix()}), hs256(strategySecret)), false},
@@ -196,7 +194,8 @@ func TestJWTStrategyReadToken(t *testing.T) {
 		{"a token with an empty audience list is refused", forge(t, hs256Header, with(valid, nil, map[string]any{"aud": []string{}}), hs256(strategySecret)), false},
 		{"a token without aud is refused", forge(t, hs256Header, with(valid, []string{"aud"}, nil), hs256(strategySecret)), false},
 		{"a token without exp is refused", forge(t, hs256Header, with(valid, []string{"exp"}, nil), hs256(strategySecret)), false},
-		{"a token without iat is refused", forge(t, hs256Header, with(valid, []string{"iat"}, nil), hs256(strategySecret)), false},
+		{"a token with a numeric jti is refused", forge(t, hs256Header, with(valid, nil, map[string]any{"jti": 7}), hs256(strategySecret)), false},
+		{"a token with a numeric epoch is refused", forge(t, hs256Header, with(valid, nil, map[string]any{"epoch": 7}), hs256(strategySecret)), false},
 		{"a token without sub is refused", forge(t, hs256Header, with(valid, []string{"sub"}, nil), hs256(strategySecret)), false},
 		{"a token with an empty sub is refused", forge(t, hs256Header, with(valid, nil, map[string]any{"sub": ""}), hs256(strategySecret)), false},
 		{"a token with a numeric sub is refused", forge(t, hs256Header, with(valid, nil, map[string]any{"sub": 42}), hs256(strategySecret)), false},
@@ -233,8 +232,8 @@ func TestJWTStrategyReadToken(t *testing.T) {
 			within(t, 5*time.Second, func() { info, err = s.ReadToken(ctx, tt.token) })
 			runtime.ReadMemStats(&after)
 			if tt.ok {
-				if err != nil || info.UserID != testUserID || info.IssuedAt.IsZero() {
-					t.Fatalf("ReadToken() = %+v, %v, want user %s with an issue time", info, err, testUserID)
+				if err != nil || info.UserID != testUserID || info.ExpiresAt.IsZero() {
+					t.Fatalf("ReadToken() = %+v, %v, want user %s with an expiry", info, err, testUserID)
 				}
 				return
 			}
@@ -254,11 +253,11 @@ func TestJWTStrategyReadToken(t *testing.T) {
 	}
 }
 
-func TestJWTStrategyReadTokenIssuedAt(t *testing.T) {
+func TestJWTStrategyReadTokenExpiresAt(t *testing.T) {
 	ctx := context.Background()
 	s := newJWT(t)
 	before := time.Now().Truncate(time.Second)
-	tok, err := s.WriteToken(ctx, testUserID)
+	tok, err := s.WriteToken(ctx, ginusers.TokenSubject{UserID: testUserID, Epoch: "E1"})
 	if err != nil {
 		t.Fatalf("WriteToken() error = %v", err)
 	}
@@ -267,8 +266,8 @@ func TestJWTStrategyReadTokenIssuedAt(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ReadToken() error = %v", err)
 	}
-	if info.UserID != testUserID || info.IssuedAt.Before(before) || info.IssuedAt.After(after) {
-		t.Fatalf("ReadToken() = %+v, want user %s issued between %v and %v", info, testUserID, before, after)
+	if info.UserID != testUserID || info.Epoch != "E1" || info.ExpiresAt.Before(before.Add(time.Hour)) || info.ExpiresAt.After(after.Add(time.Hour)) {
+		t.Fatalf("ReadToken() = %+v, want user %s, epoch E1, expiring an hour after %v", info, testUserID, before)
 	}
 }
 
@@ -284,7 +283,7 @@ func TestJWTStrategyWriteTokenShape(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tok, err := newJWT(t, tt.opts...).WriteToken(ctx, testUserID)
+			tok, err := newJWT(t, tt.opts...).WriteToken(ctx, ginusers.TokenSubject{UserID: testUserID})
 			if err != nil {
 				t.Fatalf("WriteToken() error = %v", err)
 			}
@@ -293,8 +292,11 @@ func TestJWTStrategyWriteTokenShape(t *testing.T) {
 				t.Errorf("header = %v, want exactly {\"alg\":\"HS256\",\"typ\":\"JWT\"}", hdr)
 			}
 			claims := decodePart(t, tok, 1)
-			if len(claims) != 4 {
-				t.Errorf("claims = %v, want exactly sub, aud, iat and exp", claims)
+			if len(claims) != 5 {
+				t.Errorf("claims = %v, want exactly sub, aud, iat, exp and jti (no epoch: the user has none)", claims)
+			}
+			if jti, _ := claims["jti"].(string); len(jti) < 22 {
+				t.Errorf("jti = %v, want a random id of at least 128 bits", claims["jti"])
 			}
 			if claims["sub"] != testUserID {
 				t.Errorf("sub = %v, want %q", claims["sub"], testUserID)
@@ -302,11 +304,10 @@ func TestJWTStrategyWriteTokenShape(t *testing.T) {
 			if aud, ok := claims["aud"].([]any); !ok || len(aud) != 1 || aud[0] != ginusers.AudienceAuth {
 				t.Errorf("aud = %#v, want [%q] (a list, as fastapi-users writes it)", claims["aud"], ginusers.AudienceAuth)
 			}
-			// iat may carry milliseconds (a NumericDate may be fractional);
-			// exp is whole seconds.
-			iatf, err1 := claims["iat"].(json.Number).Float64()
+			// Both are whole seconds (D5: PyJWT 2.6 refuses a fractional
+			// iat within the current second).
+			iat, err1 := claims["iat"].(json.Number).Int64()
 			exp, err2 := claims["exp"].(json.Number).Int64()
-			iat := int64(iatf)
 			if err1 != nil || err2 != nil || exp-iat != tt.lifetime {
 				t.Errorf("iat = %v, exp = %v, want numbers %d seconds apart", claims["iat"], claims["exp"], tt.lifetime)
 			}
@@ -321,7 +322,7 @@ func TestJWTStrategyAudiencesAreSeparate(t *testing.T) {
 	ctx := context.Background()
 	def := newJWT(t)
 	custom := newJWT(t, ginusers.WithJWTAudience("my-app:auth"))
-	tok, err := custom.WriteToken(ctx, testUserID)
+	tok, err := custom.WriteToken(ctx, ginusers.TokenSubject{UserID: testUserID})
 	if err != nil {
 		t.Fatalf("WriteToken() error = %v", err)
 	}
@@ -334,7 +335,7 @@ func TestJWTStrategyAudiencesAreSeparate(t *testing.T) {
 	if _, err := def.ReadToken(ctx, tok); !errors.Is(err, ginusers.ErrInvalidToken) {
 		t.Fatalf("default strategy ReadToken(token with audience my-app:auth) error = %v, want ErrInvalidToken", err)
 	}
-	tok, _ = def.WriteToken(ctx, testUserID)
+	tok, _ = def.WriteToken(ctx, ginusers.TokenSubject{UserID: testUserID})
 	if _, err := custom.ReadToken(ctx, tok); !errors.Is(err, ginusers.ErrInvalidToken) {
 		t.Fatalf("custom strategy ReadToken(token with audience fastapi-users:auth) error = %v, want ErrInvalidToken", err)
 	}
@@ -355,7 +356,7 @@ func TestJWTStrategyKeepsItsOwnCopyOfTheSecret(t *testing.T) {
 	if err != nil {
 		t.Fatalf("NewJWTStrategy() error = %v", err)
 	}
-	tok, err := s.WriteToken(ctx, testUserID)
+	tok, err := s.WriteToken(ctx, ginusers.TokenSubject{UserID: testUserID})
 	if err != nil {
 		t.Fatalf("WriteToken() error = %v", err)
 	}
@@ -421,7 +422,7 @@ func TestNewJWTStrategy(t *testing.T) {
 func FuzzJWTRead(f *testing.F) {
 	s := newJWT(f)
 	ctx := context.Background()
-	tok, err := s.WriteToken(ctx, testUserID)
+	tok, err := s.WriteToken(ctx, ginusers.TokenSubject{UserID: testUserID})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -473,7 +474,6 @@ func notOurs(token string, info ginusers.TokenInfo) string {
 	var claims struct {
 		Sub string          `json:"sub"`
 		Aud json.RawMessage `json:"aud"`
-		Iat *float64        `json:"iat"`
 		Exp *float64        `json:"exp"`
 	}
 	if b, err := b64url.DecodeString(parts[1]); err != nil || json.Unmarshal(b, &claims) != nil {
@@ -482,8 +482,8 @@ func notOurs(token string, info ginusers.TokenInfo) string {
 	switch {
 	case claims.Sub == "" || claims.Sub != info.UserID:
 		return "sub is empty or not the user returned"
-	case claims.Iat == nil || claims.Exp == nil:
-		return "iat or exp is missing"
+	case claims.Exp == nil:
+		return "exp is missing"
 	case time.Unix(int64(*claims.Exp), 0).Before(time.Now().Add(-time.Second)):
 		return "exp is past"
 	case !bytes.Contains(claims.Aud, []byte(`"`+ginusers.AudienceAuth+`"`)):

@@ -3,6 +3,7 @@ package ginusers
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"slices"
 	"strconv"
@@ -39,9 +40,17 @@ type User[F any] struct {
 	Superuser bool
 	// Verified is true once the user proved the e-mail address is theirs.
 	Verified bool
-	// TokensValidAfter, when set, is the time before which issued tokens are
-	// no longer accepted (see revocation in the docs). Zero means none.
-	TokensValidAfter time.Time
+	// SessionEpoch names the current generation of the user's sessions:
+	// every token carries the epoch it was issued under and works only
+	// while it is the user's. Revocation (a new or reset password, a
+	// deactivation, logging out everywhere) replaces it with a new random
+	// value. Empty for a user whose sessions were never revoked, which is
+	// the epoch of tokens that carry none (fastapi-users' tokens).
+	SessionEpoch string
+	// RevokedTokens lists the tokens of the current epoch that were logged
+	// out one by one (a JWT's jti, to the time it expires). The list is
+	// pruned as tokens expire and emptied when the epoch changes.
+	RevokedTokens map[string]time.Time
 	// Fields are the application's own fields.
 	Fields F
 }
@@ -162,9 +171,11 @@ type UserUpdate[F any] struct {
 	Active, Superuser, Verified *bool
 	// Fields, when not nil, replaces the application's fields.
 	Fields *F
-	// FieldNames lists the JSON names of the application fields that the
-	// caller changed; they are reported to update hooks in [Changes]. The
-	// HTTP layer fills it from the request body.
+	// FieldNames lists the JSON names of the application fields to write
+	// from Fields; the others keep their stored values, even if another
+	// request changes them meanwhile. Empty means every field of Fields.
+	// The names are reported to update hooks in [Changes]. The HTTP layer
+	// fills it from the request body.
 	FieldNames []string
 }
 
@@ -198,7 +209,11 @@ func (upd *UserUpdate[F]) changes(safe bool) Changes {
 		}
 	}
 	if upd.Fields != nil {
-		names = append(names, upd.FieldNames...)
+		if len(upd.FieldNames) > 0 {
+			names = append(names, upd.FieldNames...)
+		} else {
+			names = append(names, fieldsOf(reflect.TypeFor[F]()).names...)
+		}
 	}
 	return Changes{Fields: names}
 }
@@ -208,3 +223,38 @@ func (upd *UserUpdate[F]) changes(safe bool) Changes {
 // case. Two addresses with the same key belong to the same user, so "é"
 // typed as one code point or as "e" and a combining accent is one address.
 func EmailKey(email string) string { return strings.ToLower(norm.NFC.String(email)) }
+
+// goFieldNames returns the Go names of the fields of F that an update of
+// the application fields with the given JSON names writes: those fields,
+// or every exported top-level field of F when jsonNames is empty.
+func goFieldNames[F any](jsonNames []string) ([]string, error) {
+	t := reflect.TypeFor[F]()
+	if t.Kind() != reflect.Struct {
+		return nil, fmt.Errorf("ginusers: the application fields %s are not a struct", t)
+	}
+	if len(jsonNames) == 0 {
+		var all []string
+		for i := range t.NumField() {
+			if f := t.Field(i); f.IsExported() {
+				all = append(all, f.Name)
+			}
+		}
+		return all, nil
+	}
+	fi := fieldsOf(t)
+	out := make([]string, 0, len(jsonNames))
+	for _, n := range jsonNames {
+		goName := ""
+		for g, j := range fi.goToJSON {
+			if j == n {
+				goName = g
+				break
+			}
+		}
+		if goName == "" {
+			return nil, fmt.Errorf("ginusers: %s has no field with JSON name %q", t, n)
+		}
+		out = append(out, goName)
+	}
+	return out, nil
+}

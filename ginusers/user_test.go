@@ -15,14 +15,15 @@ const secretHash = "$argon2id$v=19$m=19456,t=2,p=1$MzXr0bA+ohrtskCh1SJpfA$VVMJkQ
 
 func baseUser[F any](fields F) ginusers.User[F] {
 	return ginusers.User[F]{
-		ID:               "64b7f0c2a1b2c3d4e5f60718",
-		Email:            "John@example.com",
-		HashedPassword:   secretHash,
-		Active:           true,
-		Superuser:        false,
-		Verified:         true,
-		TokensValidAfter: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
-		Fields:           fields,
+		ID:             "64b7f0c2a1b2c3d4e5f60718",
+		Email:          "John@example.com",
+		HashedPassword: secretHash,
+		Active:         true,
+		Superuser:      false,
+		Verified:       true,
+		SessionEpoch:   "EPOCHSECRET",
+		RevokedTokens:  map[string]time.Time{"REVOKEDJTI": time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)},
+		Fields:         fields,
 	}
 }
 
@@ -144,7 +145,7 @@ func TestUserMarshalJSON(t *testing.T) {
 			if keys := topLevelKeys(t, b); !slices.Equal(keys, tt.wantKeys) {
 				t.Fatalf("MarshalJSON() = %s, keys %v, want keys %v", b, keys, tt.wantKeys)
 			}
-			for _, leak := range []string{secretHash, "hashed_password", "HashedPassword", "TokensValidAfter", "tokens_valid_after", "leak", "evil@example.com", "2026-01-02"} {
+			for _, leak := range []string{secretHash, "hashed_password", "HashedPassword", "EPOCHSECRET", "REVOKEDJTI", "session_epoch", "revoked_tokens", "leak", "evil@example.com", "2026-01-02"} {
 				if strings.Contains(string(b), leak) {
 					t.Fatalf("MarshalJSON() = %s, which contains %q", b, leak)
 				}

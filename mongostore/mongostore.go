@@ -8,6 +8,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/ginusers/kit/ginusers"
 )
@@ -24,10 +25,19 @@ import (
 // for concurrent use.
 type Store[F any] struct {
 	coll *mongo.Collection
-	// schema lists the keys a user document may hold, for the $unset of
-	// Update; schemaErr is set instead when F cannot be stored inline.
-	schema    []string
+	// schemaErr is set when F cannot be stored inline.
 	schemaErr error
+	// fields maps the Go names of F's fields to their document paths, for
+	// the updates of Update.
+	fields map[string][][]string
+	// writes serialises, within this process, the conditional writes to
+	// one user: FerretDB applies an update by reading the document,
+	// changing it in Go and writing it back, with no lock, so two writes
+	// racing on one document can lose one of them or both see their
+	// condition hold. MongoDB needs no such guard (every update of one
+	// document is atomic there, across processes too); it costs an
+	// uncontended mutex per write.
+	writes keyedLocks
 	// backfillBatch is the batch size of EnsureIndexes' backfill.
 	backfillBatch int64
 }
@@ -40,7 +50,10 @@ var _ ginusers.Store[ginusers.NoFields] = (*Store[ginusers.NoFields])(nil)
 // If F is neither a struct nor a map, every method returns an error.
 func New[F any](coll *mongo.Collection) *Store[F] {
 	s := &Store[F]{coll: coll, backfillBatch: backfillBatch}
-	s.schema, s.schemaErr = schemaKeys(reflect.TypeFor[userDoc[F]]())
+	_, s.schemaErr = schemaKeys(reflect.TypeFor[userDoc[F]]())
+	if s.schemaErr == nil {
+		s.fields, s.schemaErr = fieldPaths(reflect.TypeFor[F]())
+	}
 	if s.schemaErr != nil {
 		s.schemaErr = fmt.Errorf("mongostore: cannot store the application fields %s: %w", reflect.TypeFor[F](), s.schemaErr)
 	}
@@ -102,38 +115,59 @@ func (s *Store[F]) findOne(ctx context.Context, op string, filter bson.D) (*ginu
 	return doc.user(), nil
 }
 
-// Update writes every field of u to the document with ID u.ID in one
-// update filtered by _id only: $set of the fields, $unset of those now
-// empty. Fields of the document that are not part of the schema, such as
-// fastapi-users' oauth_accounts, are left alone.
+// Update writes ch to the document with ID id if when holds, and returns
+// the user as written. It is one findAndModify whose filter holds the _id
+// and the conditions, and whose update sets (or unsets) only the fields ch
+// names: on MongoDB the check and the write are atomic, across processes
+// too. On FerretDB, whose updates are not atomic, they are atomic among the
+// writers of this Store's process (see the package documentation).
 //
 // It returns an error wrapping [ginusers.ErrUserNotFound] when no user has
-// ID u.ID (or u.ID cannot be parsed), and one wrapping both
+// ID id (or id cannot be parsed), one wrapping [ginusers.ErrConflict] when
+// the user exists but a condition does not hold, and one wrapping both
 // [ginusers.ErrUserExists] and the driver's error when another user has the
-// new [ginusers.EmailKey]; in both cases nothing changes.
-func (s *Store[F]) Update(ctx context.Context, u *ginusers.User[F]) error {
+// new [ginusers.EmailKey]; in these cases nothing changes. Fields of the
+// document that are not part of the schema, such as fastapi-users'
+// oauth_accounts, are left alone.
+func (s *Store[F]) Update(ctx context.Context, id string, ch ginusers.UserChange[F], when ginusers.UserCondition) (*ginusers.User[F], error) {
 	if s.schemaErr != nil {
-		return s.schemaErr
+		return nil, s.schemaErr
 	}
-	oid, ok := parseID(u.ID)
+	oid, ok := parseID(id)
 	if !ok {
 		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("mongostore: update user: %w", err)
+			return nil, fmt.Errorf("mongostore: update user: %w", err)
 		}
-		return notFound("update user: invalid id")
+		return nil, notFound("update user: invalid id")
 	}
-	ops, err := updateOps(newDoc(oid, u), s.schema)
+	ops, err := updateDoc(&ch, s.fields)
 	if err != nil {
-		return fmt.Errorf("mongostore: update user: %w", err)
+		return nil, fmt.Errorf("mongostore: update user: %w", err)
 	}
-	res, err := s.coll.UpdateOne(ctx, bson.D{{Key: fieldID, Value: oid}}, ops)
+	filter := conditionFilter(oid, when)
+	unlock := s.writes.lock(id)
+	defer unlock()
+	var doc userDoc[F]
+	if len(ops) == 0 {
+		err = s.coll.FindOne(ctx, filter).Decode(&doc)
+	} else {
+		err = s.coll.FindOneAndUpdate(ctx, filter, ops, options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&doc)
+	}
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		// Nothing matched: tell a missing user from a failed condition.
+		n, cerr := s.coll.CountDocuments(ctx, bson.D{{Key: fieldID, Value: oid}})
+		switch {
+		case cerr != nil:
+			return nil, fmt.Errorf("mongostore: update user: %w", cerr)
+		case n == 0:
+			return nil, notFound("update user")
+		}
+		return nil, fmt.Errorf("mongostore: update user: %w", ginusers.ErrConflict)
+	}
 	if err != nil {
-		return wrapWrite("update user", err)
+		return nil, wrapWrite("update user", err)
 	}
-	if res.MatchedCount == 0 {
-		return notFound("update user")
-	}
-	return nil
+	return doc.user(), nil
 }
 
 // Delete removes the user with the given id. It returns an error wrapping

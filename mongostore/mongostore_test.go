@@ -3,6 +3,7 @@ package mongostore_test
 import (
 	"errors"
 	"os"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -63,14 +64,15 @@ func keys(m bson.M) []string {
 func TestDocumentLayout(t *testing.T) {
 	s, coll := newStore(t)
 	ctx := t.Context()
-	tva := time.Date(2024, time.May, 17, 10, 30, 15, 123_000_000, time.UTC)
+	exp := time.Date(2024, time.May, 17, 10, 30, 15, 123_000_000, time.UTC)
 	u := &ginusers.User[storetest.Fields]{
-		Email:            "King.Arthur@Camelot.bt",
-		HashedPassword:   "hash",
-		Active:           true,
-		Verified:         true,
-		TokensValidAfter: tva,
-		Fields:           storetest.Fields{FirstName: ptr("Arthur"), Age: 42},
+		Email:          "King.Arthur@Camelot.bt",
+		HashedPassword: "hash",
+		Active:         true,
+		Verified:       true,
+		SessionEpoch:   "epoch-1",
+		RevokedTokens:  map[string]time.Time{"JTI1": exp},
+		Fields:         storetest.Fields{FirstName: ptr("Arthur"), Age: 42},
 	}
 	if err := s.Create(ctx, u); err != nil {
 		t.Fatalf("Create() error = %v, want nil", err)
@@ -78,16 +80,18 @@ func TestDocumentLayout(t *testing.T) {
 
 	m := rawDoc(t, coll, u.ID)
 	want := bson.M{
-		"_id":                m["_id"],
-		"email":              "King.Arthur@Camelot.bt",
-		"email_key":          "king.arthur@camelot.bt",
-		"hashed_password":    "hash",
-		"is_active":          true,
-		"is_superuser":       false,
-		"is_verified":        true,
-		"tokens_valid_after": bson.NewDateTimeFromTime(tva),
-		"first_name":         "Arthur",
-		"age":                int64(42),
+		"_id":             m["_id"],
+		"email":           "King.Arthur@Camelot.bt",
+		"email_key":       "king.arthur@camelot.bt",
+		"email_key_v":     int64(2),
+		"hashed_password": "hash",
+		"is_active":       true,
+		"is_superuser":    false,
+		"is_verified":     true,
+		"session_epoch":   "epoch-1",
+		"revoked_tokens":  bson.D{{Key: "JTI1", Value: bson.NewDateTimeFromTime(exp)}},
+		"first_name":      "Arthur",
+		"age":             int64(42),
 	}
 	if got, wantKeys := keys(m), keys(want); !slices.Equal(got, wantKeys) {
 		t.Fatalf("stored document keys = %v, want %v", got, wantKeys)
@@ -100,19 +104,18 @@ func TestDocumentLayout(t *testing.T) {
 		if i, ok := got.(int32); ok {
 			got = int64(i)
 		}
-		if got != w {
+		if !reflect.DeepEqual(got, w) {
 			t.Fatalf("stored %s = %#v (%T), want %#v (%T)", k, m[k], m[k], w, w)
 		}
 	}
 
 	// Clearing optional fields removes them from the document.
-	u.TokensValidAfter = time.Time{}
-	u.Fields.FirstName = nil
-	if err := s.Update(ctx, u); err != nil {
+	_, err := s.Update(ctx, u.ID, ginusers.UserChange[storetest.Fields]{SessionEpoch: ptr(""), FieldNames: []string{"FirstName"}}, ginusers.UserCondition{})
+	if err != nil {
 		t.Fatalf("Update() error = %v, want nil", err)
 	}
 	m = rawDoc(t, coll, u.ID)
-	for _, k := range []string{"tokens_valid_after", "first_name", "last_name"} {
+	for _, k := range []string{"session_epoch", "revoked_tokens", "first_name", "last_name"} {
 		if v, ok := m[k]; ok {
 			t.Fatalf("stored %s = %#v after clearing it, want no such field", k, v)
 		}
@@ -149,8 +152,7 @@ func TestUpdateDuplicateIsUserExists(t *testing.T) {
 			t.Fatalf("Create(%q) error = %v, want nil", u.Email, err)
 		}
 	}
-	b.Email = "arthur@camelot.bt"
-	err := s.Update(ctx, b)
+	_, err := s.Update(ctx, b.ID, ginusers.UserChange[storetest.Fields]{Email: ptr("arthur@camelot.bt")}, ginusers.UserCondition{})
 	t.Logf("Update() error = %v", err)
 	if !errors.Is(err, ginusers.ErrUserExists) {
 		t.Fatalf("Update() to a taken address error = %v, want one wrapping %v", err, ginusers.ErrUserExists)
@@ -224,8 +226,7 @@ func TestEnsureIndexesBackfillsBeanieUsers(t *testing.T) {
 	}
 
 	// Update keeps the fields it does not know.
-	u.Verified = false
-	if err := s.Update(ctx, u); err != nil {
+	if _, err := s.Update(ctx, u.ID, ginusers.UserChange[storetest.Fields]{Verified: ptr(false), FieldNames: []string{"FirstName", "LastName", "Age"}}, ginusers.UserCondition{}); err != nil {
 		t.Fatalf("Update() error = %v, want nil", err)
 	}
 	m := rawDoc(t, coll, u.ID)

@@ -36,6 +36,7 @@ type tokenDoc struct {
 	UserID    string        `bson:"user_id"`
 	CreatedAt time.Time     `bson:"created_at"`
 	ExpiresAt time.Time     `bson:"expires_at"`
+	Epoch     string        `bson:"epoch,omitempty"`
 }
 
 // TokenStore is a [ginusers.AccessTokenStore] that keeps access tokens in a
@@ -47,6 +48,7 @@ type tokenDoc struct {
 //	  "user_id":      string,  // the user's ID, as ginusers gives it
 //	  "created_at":   date,
 //	  "expires_at":   date,
+//	  "epoch":        string,  // the user's session epoch at login; absent when empty
 //	}
 //
 // Only the digest is stored, never the token. Dates are BSON datetimes, so
@@ -149,6 +151,7 @@ func (s *TokenStore) CreateToken(ctx context.Context, t ginusers.AccessToken) er
 		UserID:    t.UserID,
 		CreatedAt: t.CreatedAt,
 		ExpiresAt: t.ExpiresAt,
+		Epoch:     t.Epoch,
 	})
 	if isDuplicate(err) {
 		return fmt.Errorf("mongostore: create token: %w: %w", ginusers.ErrTokenExists, err)
@@ -177,6 +180,7 @@ func (s *TokenStore) GetToken(ctx context.Context, digest string) (ginusers.Acce
 		UserID:    d.UserID,
 		CreatedAt: d.CreatedAt.UTC(),
 		ExpiresAt: d.ExpiresAt.UTC(),
+		Epoch:     d.Epoch,
 	}, nil
 }
 

@@ -22,7 +22,8 @@
 // whose digest is d, issued to the user u, is stored as:
 //
 //	ginusers:token:<d>       string, expiring at the token's ExpiresAt (PEXPIREAT):
-//	                         {"user_id":"<u>","created_at":<ms>,"expires_at":<ms>}
+//	                         {"user_id":"<u>","created_at":<ms>,"expires_at":<ms>,"epoch":"<e>"}
+//	                         (epoch: the user's session epoch at login, absent when empty)
 //	ginusers:token:user:<u>  sorted set of u's digests, scored by their expiry
 //	                         (Unix ms), expiring at the latest of them
 //

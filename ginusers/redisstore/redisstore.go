@@ -77,6 +77,7 @@ type tokenValue struct {
 	UserID    string `json:"user_id"`
 	CreatedAt int64  `json:"created_at"` // Unix milliseconds
 	ExpiresAt int64  `json:"expires_at"` // Unix milliseconds
+	Epoch     string `json:"epoch,omitempty"`
 }
 
 // validDigest reports whether d is a lower-case hex SHA-256, the only kind
@@ -189,7 +190,7 @@ func (s *Store) CreateToken(ctx context.Context, t ginusers.AccessToken) error {
 		return fmt.Errorf("redisstore: create token: expiry %s is not after 1970", t.ExpiresAt)
 	}
 	expires := t.ExpiresAt.UnixMilli()
-	value, err := json.Marshal(tokenValue{UserID: t.UserID, CreatedAt: t.CreatedAt.UnixMilli(), ExpiresAt: expires})
+	value, err := json.Marshal(tokenValue{UserID: t.UserID, CreatedAt: t.CreatedAt.UnixMilli(), ExpiresAt: expires, Epoch: t.Epoch})
 	if err != nil {
 		return fmt.Errorf("redisstore: create token: %w", err)
 	}
@@ -234,6 +235,7 @@ func (s *Store) GetToken(ctx context.Context, digest string) (ginusers.AccessTok
 		UserID:    v.UserID,
 		CreatedAt: time.UnixMilli(v.CreatedAt).UTC(),
 		ExpiresAt: time.UnixMilli(v.ExpiresAt).UTC(),
+		Epoch:     v.Epoch,
 	}, nil
 }
 

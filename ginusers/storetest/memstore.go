@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"reflect"
 	"sync"
@@ -21,8 +22,8 @@ import (
 // or one returned by Get, does not change the store. The copy of the
 // application's fields is deep (through pointers, slices, maps and exported
 // struct fields); unexported struct fields are copied shallowly.
-// TokensValidAfter is stored in UTC with millisecond precision, as a BSON
-// date is.
+// The expiry times of revoked tokens are stored in UTC with millisecond
+// precision, as BSON dates are.
 //
 // The zero value is an empty store ready to use. A MemStore is safe for
 // concurrent use; it must not be copied after first use.
@@ -109,28 +110,100 @@ func (s *MemStore[F]) GetByEmail(ctx context.Context, email string) (*ginusers.U
 	return cloneUser(s.users[id]), nil
 }
 
-// Update replaces the stored user u.ID with a copy of u. It returns an error
-// wrapping [ginusers.ErrUserNotFound] if there is no such user, and one
-// wrapping [ginusers.ErrUserExists] if another user has the same
-// [ginusers.EmailKey]; in both cases nothing changes.
-func (s *MemStore[F]) Update(ctx context.Context, u *ginusers.User[F]) error {
+// Update applies ch to the stored user id if when holds, under the
+// store's lock, and returns a copy of the result. It returns an error
+// wrapping [ginusers.ErrUserNotFound] if there is no such user,
+// [ginusers.ErrConflict] if a condition does not hold, and
+// [ginusers.ErrUserExists] if another user has the new address's
+// [ginusers.EmailKey]; in those cases nothing changes. A name in
+// ch.FieldNames that is not a field of F is an error.
+func (s *MemStore[F]) Update(ctx context.Context, id string, ch ginusers.UserChange[F], when ginusers.UserCondition) (*ginusers.User[F], error) {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("storetest: update user: %w", err)
+		return nil, fmt.Errorf("storetest: update user: %w", err)
+	}
+	if ch.SessionEpoch != nil && len(ch.RevokeTokens) > 0 {
+		return nil, errors.New("storetest: update user: RevokeTokens with a new SessionEpoch")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	old, ok := s.users[u.ID]
+	old, ok := s.users[id]
 	if !ok {
-		return fmt.Errorf("storetest: update user: %w", ginusers.ErrUserNotFound)
+		return nil, fmt.Errorf("storetest: update user: %w", ginusers.ErrUserNotFound)
 	}
-	oldKey, newKey := ginusers.EmailKey(old.Email), ginusers.EmailKey(u.Email)
-	if owner, taken := s.byEmail[newKey]; taken && owner != u.ID {
-		return fmt.Errorf("storetest: update user: %w", ginusers.ErrUserExists)
+	if !holds(old, when) {
+		return nil, fmt.Errorf("storetest: update user: %w", ginusers.ErrConflict)
 	}
-	delete(s.byEmail, oldKey)
-	s.byEmail[newKey] = u.ID
-	s.users[u.ID] = storedUser(u)
-	return nil
+	next := cloneUser(old)
+	if ch.Email != nil {
+		newKey := ginusers.EmailKey(*ch.Email)
+		if owner, taken := s.byEmail[newKey]; taken && owner != id {
+			return nil, fmt.Errorf("storetest: update user: %w", ginusers.ErrUserExists)
+		}
+		next.Email = *ch.Email
+	}
+	if ch.HashedPassword != nil {
+		next.HashedPassword = *ch.HashedPassword
+	}
+	if ch.Active != nil {
+		next.Active = *ch.Active
+	}
+	if ch.Superuser != nil {
+		next.Superuser = *ch.Superuser
+	}
+	if ch.Verified != nil {
+		next.Verified = *ch.Verified
+	}
+	if ch.SessionEpoch != nil {
+		next.SessionEpoch = *ch.SessionEpoch
+		next.RevokedTokens = nil
+	}
+	if len(ch.RevokeTokens) > 0 || len(ch.ForgetTokens) > 0 {
+		revoked := make(map[string]time.Time, len(next.RevokedTokens)+len(ch.RevokeTokens))
+		for k, v := range next.RevokedTokens {
+			revoked[k] = v
+		}
+		for _, k := range ch.ForgetTokens {
+			delete(revoked, k)
+		}
+		for k, v := range ch.RevokeTokens {
+			revoked[k] = v
+		}
+		if len(revoked) == 0 {
+			revoked = nil
+		}
+		next.RevokedTokens = revoked
+	}
+	if len(ch.FieldNames) > 0 {
+		src := reflect.ValueOf(&ch.Fields).Elem()
+		dst := reflect.ValueOf(&next.Fields).Elem()
+		if src.Kind() != reflect.Struct {
+			return nil, fmt.Errorf("storetest: update user: the application fields %s are not a struct", src.Type())
+		}
+		for _, name := range ch.FieldNames {
+			sf, dfield := src.FieldByName(name), dst.FieldByName(name)
+			if !sf.IsValid() || !dfield.CanSet() {
+				return nil, fmt.Errorf("storetest: update user: %s has no settable field %q", src.Type(), name)
+			}
+			copyValue(dfield, sf, map[copyKey]reflect.Value{})
+		}
+	}
+	delete(s.byEmail, ginusers.EmailKey(old.Email))
+	s.byEmail[ginusers.EmailKey(next.Email)] = id
+	s.users[id] = storedUser(next)
+	return cloneUser(s.users[id]), nil
+}
+
+// holds reports whether u meets when.
+func holds[F any](u *ginusers.User[F], when ginusers.UserCondition) bool {
+	switch {
+	case when.HashedPassword != nil && u.HashedPassword != *when.HashedPassword,
+		when.Email != nil && ginusers.EmailKey(u.Email) != ginusers.EmailKey(*when.Email),
+		when.Active != nil && u.Active != *when.Active,
+		when.Verified != nil && u.Verified != *when.Verified,
+		when.SessionEpoch != nil && u.SessionEpoch != *when.SessionEpoch:
+		return false
+	}
+	return true
 }
 
 // Delete removes the user with the given id. It returns an error wrapping
@@ -156,11 +229,18 @@ func newID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// storedUser returns the copy of u that the store keeps.
+// storedUser returns the copy of u that the store keeps: the expiry times
+// of revoked tokens in UTC with millisecond precision, as BSON dates are.
 func storedUser[F any](u *ginusers.User[F]) *ginusers.User[F] {
 	c := cloneUser(u)
-	if !c.TokensValidAfter.IsZero() {
-		c.TokensValidAfter = c.TokensValidAfter.Truncate(time.Millisecond).UTC()
+	if len(c.RevokedTokens) > 0 {
+		r := make(map[string]time.Time, len(c.RevokedTokens))
+		for k, v := range c.RevokedTokens {
+			r[k] = v.Truncate(time.Millisecond).UTC()
+		}
+		c.RevokedTokens = r
+	} else {
+		c.RevokedTokens = nil
 	}
 	return c
 }
@@ -169,6 +249,7 @@ func storedUser[F any](u *ginusers.User[F]) *ginusers.User[F] {
 func cloneUser[F any](u *ginusers.User[F]) *ginusers.User[F] {
 	c := *u
 	c.Fields = deepCopy(u.Fields)
+	c.RevokedTokens = deepCopy(u.RevokedTokens)
 	return &c
 }
 

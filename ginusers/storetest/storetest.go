@@ -39,12 +39,18 @@ type Fields struct {
 // empty store; it may register cleanups on the *testing.T it is given.
 //
 // The suite checks the contract documented on [ginusers.Store]: a round
-// trip of every field (TokensValidAfter at millisecond precision), new IDs on
-// Create, case-insensitive (Unicode-aware) and exact e-mail matching,
-// [ginusers.ErrUserExists] and [ginusers.ErrUserNotFound] where due,
-// unparsable ids, a cancelled context, copies rather than shared values, and
-// races: of 20 concurrent Creates or Updates that claim one address, exactly
-// one wins. Subtests do not run in parallel with each other.
+// trip of every field (revoked-token expiries at millisecond precision), new
+// IDs on Create, case-insensitive (Unicode-aware) and exact e-mail
+// matching, [ginusers.ErrUserExists] and [ginusers.ErrUserNotFound] where
+// due, unparsable ids, a cancelled context, copies rather than shared
+// values; that Update writes only the fields its change names and only
+// while its conditions hold ([ginusers.ErrConflict] otherwise, with nothing
+// written); and races: of 20 concurrent Creates or Updates that claim one
+// address, exactly one wins; of 20 concurrent conditional Updates whose
+// conditions exclude each other, exactly one wins; concurrent Updates of
+// different fields all survive, and no flag is ever reverted by another
+// writer's unrelated change. Subtests do not run in parallel with each
+// other.
 func Run(t *testing.T, newStore func(t *testing.T) ginusers.Store[Fields]) {
 	t.Helper()
 	for _, tc := range suite {
@@ -79,6 +85,12 @@ var suite = []struct {
 	{"unparsable id is not found", testGarbageIDs},
 	{"Update stores every field", testUpdateAllFields},
 	{"Update clears fields", testUpdateClears},
+	{"Update writes only the fields it names", testUpdateOnlyNamed},
+	{"Update with an empty change writes nothing", testUpdateEmpty},
+	{"Update refuses an unknown field name", testUpdateUnknownField},
+	{"Update adds and forgets revoked tokens; a new epoch empties them", testUpdateRevokedTokens},
+	{"Update whose condition fails changes nothing and says so", testUpdateConditionFails},
+	{"Update whose conditions hold writes", testUpdateConditionHolds},
 	{"Update refuses another user's address", testUpdateDuplicate},
 	{"Update may change the case of one's own address", testUpdateOwnCase},
 	{"Update frees the old address", testUpdateFreesOldEmail},
@@ -89,6 +101,9 @@ var suite = []struct {
 	{"cancelled context returns an error", testCancelled},
 	{"concurrent Creates of one address: exactly one wins", testConcurrentCreate},
 	{"concurrent Updates to one address: exactly one wins", testConcurrentUpdate},
+	{"concurrent conditional Updates: exactly one wins", testConcurrentConditional},
+	{"concurrent Updates of different fields all survive", testConcurrentFields},
+	{"a flag change is never reverted by unrelated concurrent Updates", testConcurrentFlag},
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -104,7 +119,8 @@ func fullUser(email string) *user {
 		Active:           true,
 		Superuser:        true,
 		Verified:         true,
-		TokensValidAfter: ms,
+		SessionEpoch:     "epoch-1",
+		RevokedTokens:    map[string]time.Time{"JTI1": ms, "JTI2": ms.Add(time.Hour)},
 		Fields:           Fields{FirstName: ptr("Arthur"), LastName: ptr("Pendragon"), Age: 42},
 	}
 }
@@ -195,13 +211,28 @@ func diff(got, want *user) string {
 	if got.Verified != want.Verified {
 		d = append(d, fmt.Sprintf("Verified = %v, want %v", got.Verified, want.Verified))
 	}
-	if !got.TokensValidAfter.Equal(want.TokensValidAfter) {
-		d = append(d, fmt.Sprintf("TokensValidAfter = %v, want %v", got.TokensValidAfter, want.TokensValidAfter))
+	if got.SessionEpoch != want.SessionEpoch {
+		d = append(d, fmt.Sprintf("SessionEpoch = %q, want %q", got.SessionEpoch, want.SessionEpoch))
+	}
+	if !sameRevoked(got.RevokedTokens, want.RevokedTokens) {
+		d = append(d, fmt.Sprintf("RevokedTokens = %v, want %v", got.RevokedTokens, want.RevokedTokens))
 	}
 	if !reflect.DeepEqual(got.Fields, want.Fields) {
 		d = append(d, fmt.Sprintf("Fields = %s, want %s", showFields(got.Fields), showFields(want.Fields)))
 	}
 	return strings.Join(d, "; ")
+}
+
+func sameRevoked(a, b map[string]time.Time) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || !v.Equal(w) {
+			return false
+		}
+	}
+	return true
 }
 
 func showFields(f Fields) string {
@@ -240,8 +271,8 @@ func testZeroValues(t *testing.T, s store) {
 	want := &user{ID: u.ID, Email: "merlin@camelot.bt"}
 	got := mustGet(t, s, u.ID)
 	wantUser(t, fmt.Sprintf("Get(%q)", u.ID), got, want)
-	if !got.TokensValidAfter.IsZero() {
-		t.Fatalf("Get(%q).TokensValidAfter = %v, want the zero time", u.ID, got.TokensValidAfter)
+	if got.SessionEpoch != "" || len(got.RevokedTokens) != 0 {
+		t.Fatalf("Get(%q) = epoch %q, revoked %v; want none", u.ID, got.SessionEpoch, got.RevokedTokens)
 	}
 }
 
@@ -370,9 +401,8 @@ func testMissing(t *testing.T, s store) {
 	wantNotFound(t, s, id)
 	wantNotFoundByEmail(t, s, "mordred@camelot.bt")
 	wantNotFoundByEmail(t, s, "nobody@camelot.bt")
-	u := fullUser("mordred@camelot.bt")
-	u.ID = id
-	wantErr(t, fmt.Sprintf("Update(ID %q) of a missing user", id), s.Update(t.Context(), u), ginusers.ErrUserNotFound)
+	_, err := s.Update(t.Context(), id, ginusers.UserChange[Fields]{Email: ptr("mordred@camelot.bt")}, ginusers.UserCondition{})
+	wantErr(t, fmt.Sprintf("Update(ID %q) of a missing user", id), err, ginusers.ErrUserNotFound)
 	wantErr(t, fmt.Sprintf("Delete(%q) of a missing user", id), s.Delete(t.Context(), id), ginusers.ErrUserNotFound)
 }
 
@@ -399,12 +429,27 @@ func testGarbageIDs(t *testing.T, s store) {
 			short = short[:30] + "..."
 		}
 		wantNotFound(t, s, id)
-		u := fullUser("king.arthur@camelot.bt")
-		u.ID = id
-		wantErr(t, fmt.Sprintf("Update(ID %q)", short), s.Update(t.Context(), u), ginusers.ErrUserNotFound)
+		_, err := s.Update(t.Context(), id, ginusers.UserChange[Fields]{Active: ptr(false)}, ginusers.UserCondition{})
+		wantErr(t, fmt.Sprintf("Update(ID %q)", short), err, ginusers.ErrUserNotFound)
 		wantErr(t, fmt.Sprintf("Delete(%q)", short), s.Delete(t.Context(), id), ginusers.ErrUserNotFound)
 	}
 	mustGetByEmail(t, s, "king.arthur@camelot.bt")
+}
+
+// allFields names every field of Fields, for a change that writes them all.
+var allFields = []string{"FirstName", "LastName", "Age"}
+
+// update calls Update and fails t on an error.
+func update(t *testing.T, s store, id string, ch ginusers.UserChange[Fields], when ginusers.UserCondition) *user {
+	t.Helper()
+	got, err := s.Update(t.Context(), id, ch, when)
+	if err != nil {
+		t.Fatalf("Update(%q) error = %v, want nil", id, err)
+	}
+	if got == nil {
+		t.Fatalf("Update(%q) = nil, nil; want the user as written", id)
+	}
+	return got
 }
 
 func testUpdateAllFields(t *testing.T, s store) {
@@ -414,36 +459,157 @@ func testUpdateAllFields(t *testing.T, s store) {
 		Active:         true,
 		Fields:         Fields{FirstName: ptr("Percival")},
 	})
-	upd := &user{
-		ID:               u.ID,
-		Email:            "Sir.Percival@Camelot.bt",
-		HashedPassword:   "new-hash",
-		Active:           false,
-		Superuser:        true,
-		Verified:         true,
-		TokensValidAfter: ms,
-		Fields:           Fields{FirstName: ptr("Perceval"), LastName: ptr("of Wales"), Age: 31},
+	got := update(t, s, u.ID, ginusers.UserChange[Fields]{
+		Email:          ptr("Sir.Percival@Camelot.bt"),
+		HashedPassword: ptr("new-hash"),
+		Active:         ptr(false),
+		Superuser:      ptr(true),
+		Verified:       ptr(true),
+		SessionEpoch:   ptr("epoch-2"),
+		Fields:         Fields{FirstName: ptr("Perceval"), LastName: ptr("of Wales"), Age: 31},
+		FieldNames:     allFields,
+	}, ginusers.UserCondition{})
+	want := &user{
+		ID: u.ID, Email: "Sir.Percival@Camelot.bt", HashedPassword: "new-hash", Superuser: true, Verified: true,
+		SessionEpoch: "epoch-2", Fields: Fields{FirstName: ptr("Perceval"), LastName: ptr("of Wales"), Age: 31},
 	}
-	if err := s.Update(t.Context(), upd); err != nil {
-		t.Fatalf("Update(%q) error = %v, want nil", u.ID, err)
-	}
-	want := *upd
-	want.Fields = Fields{FirstName: ptr("Perceval"), LastName: ptr("of Wales"), Age: 31}
-	wantUser(t, fmt.Sprintf("Get(%q) after Update", u.ID), mustGet(t, s, u.ID), &want)
-	wantUser(t, `GetByEmail("sir.percival@camelot.bt") after Update`, mustGetByEmail(t, s, "sir.percival@camelot.bt"), &want)
+	wantUser(t, "Update() result", got, want)
+	wantUser(t, fmt.Sprintf("Get(%q) after Update", u.ID), mustGet(t, s, u.ID), want)
+	wantUser(t, `GetByEmail("sir.percival@camelot.bt") after Update`, mustGetByEmail(t, s, "sir.percival@camelot.bt"), want)
 	wantNotFoundByEmail(t, s, "percival@camelot.bt")
 }
 
 func testUpdateClears(t *testing.T, s store) {
 	u := create(t, s, fullUser("bedivere@camelot.bt"))
-	upd := &user{ID: u.ID, Email: "bedivere@camelot.bt"}
-	if err := s.Update(t.Context(), upd); err != nil {
-		t.Fatalf("Update(%q) error = %v, want nil", u.ID, err)
+	got := update(t, s, u.ID, ginusers.UserChange[Fields]{
+		Active: ptr(false), Superuser: ptr(false), Verified: ptr(false), SessionEpoch: ptr(""),
+		FieldNames: allFields,
+	}, ginusers.UserCondition{})
+	want := fullUser("bedivere@camelot.bt")
+	want.ID, want.Active, want.Superuser, want.Verified, want.SessionEpoch, want.RevokedTokens = u.ID, false, false, false, "", nil
+	want.Fields = Fields{}
+	wantUser(t, "Update() result after clearing", got, want)
+	wantUser(t, fmt.Sprintf("Get(%q) after clearing", u.ID), mustGet(t, s, u.ID), want)
+}
+
+func testUpdateOnlyNamed(t *testing.T, s store) {
+	u := create(t, s, fullUser("lamorak@camelot.bt"))
+	want := mustGet(t, s, u.ID)
+	// A change of one flag leaves everything else alone.
+	update(t, s, u.ID, ginusers.UserChange[Fields]{Active: ptr(false)}, ginusers.UserCondition{})
+	want.Active = false
+	wantUser(t, "Get() after a change of is_active only", mustGet(t, s, u.ID), want)
+	// Fields holds values for every field; only the named ones are written.
+	update(t, s, u.ID, ginusers.UserChange[Fields]{
+		Fields:     Fields{FirstName: ptr("ignored"), LastName: ptr("de Galis"), Age: 7},
+		FieldNames: []string{"LastName"},
+	}, ginusers.UserCondition{})
+	want.Fields.LastName = ptr("de Galis")
+	wantUser(t, "Get() after a change of LastName only", mustGet(t, s, u.ID), want)
+	update(t, s, u.ID, ginusers.UserChange[Fields]{Fields: Fields{Age: 0}, FieldNames: []string{"Age"}}, ginusers.UserCondition{})
+	want.Fields.Age = 0
+	wantUser(t, "Get() after a change of Age to zero only", mustGet(t, s, u.ID), want)
+	update(t, s, u.ID, ginusers.UserChange[Fields]{HashedPassword: ptr("other-hash")}, ginusers.UserCondition{})
+	want.HashedPassword = "other-hash"
+	wantUser(t, "Get() after a change of the hash only", mustGet(t, s, u.ID), want)
+}
+
+func testUpdateEmpty(t *testing.T, s store) {
+	u := create(t, s, fullUser("dinadan@camelot.bt"))
+	want := mustGet(t, s, u.ID)
+	got := update(t, s, u.ID, ginusers.UserChange[Fields]{}, ginusers.UserCondition{Active: ptr(true)})
+	wantUser(t, "Update() with an empty change", got, want)
+	_, err := s.Update(t.Context(), u.ID, ginusers.UserChange[Fields]{}, ginusers.UserCondition{Active: ptr(false)})
+	wantErr(t, "Update() with an empty change and a failing condition", err, ginusers.ErrConflict)
+	wantUser(t, "Get() after empty changes", mustGet(t, s, u.ID), want)
+}
+
+func testUpdateUnknownField(t *testing.T, s store) {
+	u := create(t, s, fullUser("safir@camelot.bt"))
+	want := mustGet(t, s, u.ID)
+	_, err := s.Update(t.Context(), u.ID, ginusers.UserChange[Fields]{
+		Active: ptr(false), Fields: Fields{Age: 1}, FieldNames: []string{"Age", "NoSuchField"},
+	}, ginusers.UserCondition{})
+	if err == nil {
+		t.Fatalf("Update() naming a field Fields does not have error = nil, want an error")
 	}
-	got := mustGet(t, s, u.ID)
-	wantUser(t, fmt.Sprintf("Get(%q) after an Update to zero values", u.ID), got, &user{ID: u.ID, Email: "bedivere@camelot.bt"})
-	if !got.TokensValidAfter.IsZero() {
-		t.Fatalf("Get(%q).TokensValidAfter = %v after clearing it, want the zero time", u.ID, got.TokensValidAfter)
+	wantUser(t, "Get() after a refused Update", mustGet(t, s, u.ID), want)
+}
+
+func testUpdateRevokedTokens(t *testing.T, s store) {
+	u := create(t, s, fullUser("palamedes@camelot.bt")) // revoked: JTI1, JTI2
+	later := ms.Add(2 * time.Hour)
+	got := update(t, s, u.ID, ginusers.UserChange[Fields]{
+		RevokeTokens: map[string]time.Time{"JTI3": later},
+		ForgetTokens: []string{"JTI1", "NOT-THERE"},
+	}, ginusers.UserCondition{})
+	want := map[string]time.Time{"JTI2": ms.Add(time.Hour), "JTI3": later}
+	if !sameRevoked(got.RevokedTokens, want) {
+		t.Fatalf("RevokedTokens after adding JTI3 and forgetting JTI1 = %v, want %v", got.RevokedTokens, want)
+	}
+	if g := mustGet(t, s, u.ID); !sameRevoked(g.RevokedTokens, want) || g.SessionEpoch != "epoch-1" {
+		t.Fatalf("Get() = epoch %q, revoked %v; want %q, %v", g.SessionEpoch, g.RevokedTokens, "epoch-1", want)
+	}
+	got = update(t, s, u.ID, ginusers.UserChange[Fields]{SessionEpoch: ptr("epoch-2")}, ginusers.UserCondition{})
+	if got.SessionEpoch != "epoch-2" || len(got.RevokedTokens) != 0 {
+		t.Fatalf("after a new epoch: epoch %q, revoked %v; want %q and none", got.SessionEpoch, got.RevokedTokens, "epoch-2")
+	}
+	if g := mustGet(t, s, u.ID); g.SessionEpoch != "epoch-2" || len(g.RevokedTokens) != 0 {
+		t.Fatalf("Get() after a new epoch: epoch %q, revoked %v; want %q and none", g.SessionEpoch, g.RevokedTokens, "epoch-2")
+	}
+	update(t, s, u.ID, ginusers.UserChange[Fields]{RevokeTokens: map[string]time.Time{"JTI4": later}}, ginusers.UserCondition{})
+	update(t, s, u.ID, ginusers.UserChange[Fields]{ForgetTokens: []string{"JTI4"}}, ginusers.UserCondition{})
+	if g := mustGet(t, s, u.ID); len(g.RevokedTokens) != 0 {
+		t.Fatalf("Get() after forgetting the last revoked token: %v, want none", g.RevokedTokens)
+	}
+}
+
+// conditions lists, for a user made by fullUser("...@camelot.bt"), one
+// condition of each kind that fails.
+var failingConditions = []struct {
+	name string
+	when ginusers.UserCondition
+}{
+	{"another password hash", ginusers.UserCondition{HashedPassword: ptr("another-hash")}},
+	{"another address", ginusers.UserCondition{Email: ptr("someone.else@camelot.bt")}},
+	{"inactive", ginusers.UserCondition{Active: ptr(false)}},
+	{"unverified", ginusers.UserCondition{Verified: ptr(false)}},
+	{"another epoch", ginusers.UserCondition{SessionEpoch: ptr("epoch-0")}},
+	{"one of two conditions", ginusers.UserCondition{Active: ptr(true), SessionEpoch: ptr("")}},
+}
+
+func testUpdateConditionFails(t *testing.T, s store) {
+	u := create(t, s, fullUser("ywain@camelot.bt"))
+	want := mustGet(t, s, u.ID)
+	for _, tc := range failingConditions {
+		got, err := s.Update(t.Context(), u.ID, ginusers.UserChange[Fields]{
+			Email: ptr("ywain2@camelot.bt"), HashedPassword: ptr("changed"), Active: ptr(false),
+			SessionEpoch: ptr("epoch-9"), Fields: Fields{Age: 1}, FieldNames: []string{"Age"},
+		}, tc.when)
+		if !errors.Is(err, ginusers.ErrConflict) {
+			t.Fatalf("Update() when %s = %v, %v; want an error wrapping %v", tc.name, describe(got), err, ginusers.ErrConflict)
+		}
+		wantUser(t, "Get() after an Update when "+tc.name, mustGet(t, s, u.ID), want)
+		wantNotFoundByEmail(t, s, "ywain2@camelot.bt")
+	}
+	// A missing user is not found, whatever the conditions.
+	_, err := s.Update(t.Context(), goneID(t, s), ginusers.UserChange[Fields]{Active: ptr(false)}, ginusers.UserCondition{Active: ptr(true)})
+	wantErr(t, "Update() of a deleted user with a condition", err, ginusers.ErrUserNotFound)
+}
+
+func testUpdateConditionHolds(t *testing.T, s store) {
+	u := create(t, s, fullUser("Ector@Camelot.bt"))
+	hash := u.HashedPassword
+	got := update(t, s, u.ID, ginusers.UserChange[Fields]{HashedPassword: ptr("new-hash"), SessionEpoch: ptr("epoch-2")},
+		ginusers.UserCondition{HashedPassword: &hash, Email: ptr("ector@CAMELOT.bt"), Active: ptr(true), Verified: ptr(true), SessionEpoch: ptr("epoch-1")})
+	if got.HashedPassword != "new-hash" || got.SessionEpoch != "epoch-2" {
+		t.Fatalf("Update() whose conditions hold = hash %q epoch %q, want %q %q", got.HashedPassword, got.SessionEpoch, "new-hash", "epoch-2")
+	}
+	// The same conditions now fail: the hash and the epoch changed.
+	_, err := s.Update(t.Context(), u.ID, ginusers.UserChange[Fields]{HashedPassword: ptr("third-hash")}, ginusers.UserCondition{HashedPassword: &hash})
+	wantErr(t, "second Update() conditional on the old hash", err, ginusers.ErrConflict)
+	if g := mustGet(t, s, u.ID); g.HashedPassword != "new-hash" {
+		t.Fatalf("Get().HashedPassword = %q after a refused Update, want %q", g.HashedPassword, "new-hash")
 	}
 }
 
@@ -453,8 +619,11 @@ func testUpdateDuplicate(t *testing.T, s store) {
 	wantArthur := mustGet(t, s, arthur.ID)
 	wantKay := mustGet(t, s, kay.ID)
 	for _, email := range []string{"King.Arthur@Camelot.bt", "king.arthur@camelot.bt", "KING.ARTHUR@CAMELOT.BT"} {
-		upd := &user{ID: kay.ID, Email: email, HashedPassword: "changed", Superuser: true, Fields: Fields{Age: 99, FirstName: ptr("Kay")}}
-		wantErr(t, fmt.Sprintf("Update(kay, Email %q) to Arthur's address", email), s.Update(t.Context(), upd), ginusers.ErrUserExists)
+		_, err := s.Update(t.Context(), kay.ID, ginusers.UserChange[Fields]{
+			Email: ptr(email), HashedPassword: ptr("changed"), Superuser: ptr(true),
+			Fields: Fields{Age: 99, FirstName: ptr("Kay")}, FieldNames: allFields,
+		}, ginusers.UserCondition{})
+		wantErr(t, fmt.Sprintf("Update(kay, Email %q) to Arthur's address", email), err, ginusers.ErrUserExists)
 		wantUser(t, fmt.Sprintf("Get(kay) after the refused Update to %q", email), mustGet(t, s, kay.ID), wantKay)
 		wantUser(t, fmt.Sprintf("Get(arthur) after Kay's refused Update to %q", email), mustGet(t, s, arthur.ID), wantArthur)
 		if got := mustGetByEmail(t, s, "kay@camelot.bt"); got.ID != kay.ID {
@@ -468,30 +637,20 @@ func testUpdateDuplicate(t *testing.T, s store) {
 
 func testUpdateOwnCase(t *testing.T, s store) {
 	u := create(t, s, fullUser("king.arthur@camelot.bt"))
-	upd := fullUser("King.Arthur@Camelot.bt")
-	upd.ID = u.ID
-	if err := s.Update(t.Context(), upd); err != nil {
-		t.Fatalf(`Update(%q, Email "King.Arthur@Camelot.bt") of one's own address error = %v, want nil`, u.ID, err)
-	}
+	update(t, s, u.ID, ginusers.UserChange[Fields]{Email: ptr("King.Arthur@Camelot.bt")}, ginusers.UserCondition{})
 	for _, email := range []string{"king.arthur@camelot.bt", "King.Arthur@Camelot.bt"} {
 		got := mustGetByEmail(t, s, email)
 		if got.ID != u.ID || got.Email != "King.Arthur@Camelot.bt" {
 			t.Fatalf(`GetByEmail(%q) = %s, want ID %q with Email "King.Arthur@Camelot.bt"`, email, describe(got), u.ID)
 		}
 	}
-	// Updating without changing the address at all works too.
-	if err := s.Update(t.Context(), upd); err != nil {
-		t.Fatalf("Update(%q) with unchanged fields error = %v, want nil", u.ID, err)
-	}
+	// Writing the address it has already works too.
+	update(t, s, u.ID, ginusers.UserChange[Fields]{Email: ptr("King.Arthur@Camelot.bt")}, ginusers.UserCondition{})
 }
 
 func testUpdateFreesOldEmail(t *testing.T, s store) {
 	u := create(t, s, fullUser("tristan@camelot.bt"))
-	upd := fullUser("tristram@camelot.bt")
-	upd.ID = u.ID
-	if err := s.Update(t.Context(), upd); err != nil {
-		t.Fatalf("Update(%q) error = %v, want nil", u.ID, err)
-	}
+	update(t, s, u.ID, ginusers.UserChange[Fields]{Email: ptr("tristram@camelot.bt")}, ginusers.UserCondition{})
 	other := create(t, s, fullUser("Tristan@Camelot.bt"))
 	if other.ID == u.ID {
 		t.Fatalf("Create() reused ID %q of a live user", u.ID)
@@ -500,9 +659,8 @@ func testUpdateFreesOldEmail(t *testing.T, s store) {
 
 func testUpdateMissing(t *testing.T, s store) {
 	id := goneID(t, s)
-	u := fullUser("galahad@camelot.bt")
-	u.ID = id
-	wantErr(t, fmt.Sprintf("Update(ID %q) of a deleted user", id), s.Update(t.Context(), u), ginusers.ErrUserNotFound)
+	_, err := s.Update(t.Context(), id, ginusers.UserChange[Fields]{Email: ptr("galahad@camelot.bt"), Active: ptr(true)}, ginusers.UserCondition{})
+	wantErr(t, fmt.Sprintf("Update(ID %q) of a deleted user", id), err, ginusers.ErrUserNotFound)
 	wantNotFound(t, s, id)
 	wantNotFoundByEmail(t, s, "galahad@camelot.bt")
 }
@@ -554,15 +712,16 @@ func testCopies(t *testing.T, s store) {
 	*byEmail.Fields.FirstName = "changed"
 	wantUser(t, "Get() after the caller changed returned *Users", mustGet(t, s, want.ID), want)
 
-	// Changing the caller's value after Update changes nothing stored.
-	upd := fullUser("elaine@astolat.bt")
-	upd.ID = want.ID
-	if err := s.Update(t.Context(), upd); err != nil {
-		t.Fatalf("Update(%q) error = %v, want nil", upd.ID, err)
-	}
-	*upd.Fields.FirstName = "changed"
-	upd.HashedPassword = "changed"
-	wantUser(t, "Get() after the caller changed the updated *User", mustGet(t, s, want.ID), want)
+	// Changing the caller's change or the returned user after Update
+	// changes nothing stored.
+	ch := ginusers.UserChange[Fields]{Fields: Fields{FirstName: ptr("Elaine")}, FieldNames: []string{"FirstName"}}
+	res := update(t, s, want.ID, ch, ginusers.UserCondition{})
+	*ch.Fields.FirstName = "changed"
+	*res.Fields.FirstName = "changed"
+	res.RevokedTokens["JTI1"] = time.Time{}
+	res.HashedPassword = "changed"
+	want.Fields.FirstName = ptr("Elaine")
+	wantUser(t, "Get() after the caller changed the change and the returned *User", mustGet(t, s, want.ID), want)
 }
 
 func testCancelled(t *testing.T, s store) {
@@ -585,9 +744,8 @@ func testCancelled(t *testing.T, s store) {
 	wantCancelled("Get()", err)
 	_, err = s.GetByEmail(ctx, "king.arthur@camelot.bt")
 	wantCancelled("GetByEmail()", err)
-	upd := fullUser("king.arthur@camelot.bt")
-	upd.ID, upd.Fields.Age = u.ID, 1
-	wantCancelled("Update()", s.Update(ctx, upd))
+	_, err = s.Update(ctx, u.ID, ginusers.UserChange[Fields]{Fields: Fields{Age: 1}, FieldNames: []string{"Age"}}, ginusers.UserCondition{})
+	wantCancelled("Update()", err)
 	wantCancelled("Delete()", s.Delete(ctx, u.ID))
 
 	// Nothing happened.
@@ -679,10 +837,8 @@ func testConcurrentUpdate(t *testing.T, s store) {
 			email = "Grail@Camelot.BT"
 		}
 		wg.Go(func() {
-			upd := *u
-			upd.Email = email
 			<-start
-			err := s.Update(t.Context(), &upd)
+			_, err := s.Update(t.Context(), u.ID, ginusers.UserChange[Fields]{Email: &email}, ginusers.UserCondition{})
 			if err == nil {
 				mu.Lock()
 				winner = i
@@ -705,6 +861,119 @@ func testConcurrentUpdate(t *testing.T, s store) {
 		}
 		if got := mustGet(t, s, u.ID); got.Email != u.Email {
 			t.Fatalf("Get(%q).Email = %q after its Update lost the race, want %q", u.ID, got.Email, u.Email)
+		}
+	}
+}
+
+// rounds is how many times the concurrency cases below repeat their race.
+const rounds = 10
+
+func testConcurrentConditional(t *testing.T, s store) {
+	u := create(t, s, fullUser("grail.keeper@camelot.bt"))
+	for round := range rounds {
+		old := mustGet(t, s, u.ID).HashedPassword
+		var (
+			wg       sync.WaitGroup
+			start    = make(chan struct{})
+			mu       sync.Mutex
+			ok       []string
+			conflict int
+			other    []error
+		)
+		for i := range racers {
+			wg.Go(func() {
+				h := fmt.Sprintf("hash-%d-%d", round, i)
+				<-start
+				_, err := s.Update(t.Context(), u.ID, ginusers.UserChange[Fields]{HashedPassword: &h, SessionEpoch: &h},
+					ginusers.UserCondition{HashedPassword: &old})
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					ok = append(ok, h)
+				case errors.Is(err, ginusers.ErrConflict):
+					conflict++
+				default:
+					other = append(other, err)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		if len(ok) != 1 || conflict != racers-1 || len(other) != 0 {
+			t.Fatalf("round %d: %d concurrent Updates conditional on one hash: %d succeeded, %d ErrConflict, other errors %v; want 1, %d, none",
+				round, racers, len(ok), conflict, other, racers-1)
+		}
+		if got := mustGet(t, s, u.ID); got.HashedPassword != ok[0] || got.SessionEpoch != ok[0] {
+			t.Fatalf("round %d: stored hash %q, epoch %q; want the winner's %q", round, got.HashedPassword, got.SessionEpoch, ok[0])
+		}
+	}
+}
+
+func testConcurrentFields(t *testing.T, s store) {
+	u := create(t, s, fullUser("round.table@camelot.bt"))
+	for round := range rounds {
+		first, last, hash := fmt.Sprintf("first-%d", round), fmt.Sprintf("last-%d", round), fmt.Sprintf("hash-%d", round)
+		changes := []ginusers.UserChange[Fields]{
+			{Fields: Fields{FirstName: &first}, FieldNames: []string{"FirstName"}},
+			{Fields: Fields{LastName: &last}, FieldNames: []string{"LastName"}},
+			{Fields: Fields{Age: round}, FieldNames: []string{"Age"}},
+			{HashedPassword: &hash},
+			{Verified: ptr(round%2 == 0)},
+			{Superuser: ptr(round%2 == 1)},
+			{Email: ptr(fmt.Sprintf("Round.Table.%d@camelot.bt", round))},
+		}
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		errs := make([]error, len(changes))
+		for i, ch := range changes {
+			wg.Go(func() {
+				<-start
+				_, errs[i] = s.Update(t.Context(), u.ID, ch, ginusers.UserCondition{})
+			})
+		}
+		close(start)
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("round %d: concurrent Update #%d error = %v, want nil", round, i, err)
+			}
+		}
+		got := mustGet(t, s, u.ID)
+		want := fullUser(fmt.Sprintf("Round.Table.%d@camelot.bt", round))
+		want.ID, want.HashedPassword, want.Verified, want.Superuser = u.ID, hash, round%2 == 0, round%2 == 1
+		want.Fields = Fields{FirstName: &first, LastName: &last, Age: round}
+		if d := diff(got, want); d != "" {
+			t.Fatalf("round %d: after %d concurrent Updates of different fields, a change was lost: %s", round, len(changes), d)
+		}
+	}
+}
+
+func testConcurrentFlag(t *testing.T, s store) {
+	for round := range rounds {
+		u := create(t, s, fullUser(fmt.Sprintf("mordred%d@camelot.bt", round)))
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range racers {
+			wg.Go(func() {
+				<-start
+				name := fmt.Sprintf("name-%d", i)
+				_, _ = s.Update(t.Context(), u.ID, ginusers.UserChange[Fields]{Fields: Fields{LastName: &name}, FieldNames: []string{"LastName"}}, ginusers.UserCondition{})
+			})
+			if i == racers/2 {
+				wg.Go(func() {
+					<-start
+					if _, err := s.Update(t.Context(), u.ID, ginusers.UserChange[Fields]{Active: ptr(false), Superuser: ptr(false)}, ginusers.UserCondition{}); err != nil {
+						t.Errorf("round %d: Update(is_active false) error = %v", round, err)
+					}
+				})
+			}
+		}
+		close(start)
+		wg.Wait()
+		if got := mustGet(t, s, u.ID); got.Active || got.Superuser {
+			t.Fatalf("round %d: after a deactivation and demotion racing %d unrelated Updates: active %v, superuser %v; the flags were reverted",
+				round, racers, got.Active, got.Superuser)
 		}
 	}
 }

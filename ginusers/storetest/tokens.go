@@ -86,7 +86,7 @@ func newTokenDigest() string {
 func tokenNow() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
 
 // liveToken returns a token of userID with a new digest, issued a minute
-// ago and expiring in an hour.
+// ago under a session epoch and expiring in an hour.
 func liveToken(userID string) ginusers.AccessToken {
 	now := tokenNow()
 	return ginusers.AccessToken{
@@ -94,6 +94,7 @@ func liveToken(userID string) ginusers.AccessToken {
 		UserID:    userID,
 		CreatedAt: now.Add(-time.Minute),
 		ExpiresAt: now.Add(time.Hour),
+		Epoch:     "epoch-" + newTokenDigest()[:8],
 	}
 }
 
@@ -119,6 +120,9 @@ func tokenDiff(got, want ginusers.AccessToken) string {
 	}
 	if got.UserID != want.UserID {
 		d = append(d, fmt.Sprintf("UserID = %q, want %q", got.UserID, want.UserID))
+	}
+	if got.Epoch != want.Epoch {
+		d = append(d, fmt.Sprintf("Epoch = %q, want %q", got.Epoch, want.Epoch))
 	}
 	for _, f := range []struct {
 		name      string
