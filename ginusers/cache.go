@@ -36,7 +36,9 @@ func newUserCache[F any](ttl time.Duration, max int, now func() time.Time) *user
 	return &userCache[F]{ttl: ttl, max: max, now: now, seed: maphash.MakeSeed(), entries: map[string]cacheEntry[F]{}}
 }
 
-func (c *userCache[F]) slot(id string) int { return int(maphash.String(c.seed, id) % uint64(len(c.gens))) }
+func (c *userCache[F]) slot(id string) int {
+	return int(maphash.String(c.seed, id) % uint64(len(c.gens)))
+}
 
 // get returns the cached user, or false and the generation to hand to put
 // after reading the store.

@@ -114,14 +114,14 @@ var ms = time.Date(2024, time.May, 17, 10, 30, 15, 123_000_000, time.FixedZone("
 
 func fullUser(email string) *user {
 	return &user{
-		Email:            email,
-		HashedPassword:   "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo",
-		Active:           true,
-		Superuser:        true,
-		Verified:         true,
-		SessionEpoch:     "epoch-1",
-		RevokedTokens:    map[string]time.Time{"JTI1": ms, "JTI2": ms.Add(time.Hour)},
-		Fields:           Fields{FirstName: ptr("Arthur"), LastName: ptr("Pendragon"), Age: 42},
+		Email:          email,
+		HashedPassword: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo",
+		Active:         true,
+		Superuser:      true,
+		Verified:       true,
+		SessionEpoch:   "epoch-1",
+		RevokedTokens:  map[string]time.Time{"JTI1": ms, "JTI2": ms.Add(time.Hour)},
+		Fields:         Fields{FirstName: ptr("Arthur"), LastName: ptr("Pendragon"), Age: 42},
 	}
 }
 
