@@ -11,8 +11,10 @@
 //	DATA_DIR        embedded database files (default ./data)
 //	SECRET          token signing secret, at least 32 bytes
 //	                (unset: random per start, tokens die on restart)
-//	ADMIN_EMAIL     with ADMIN_PASSWORD: this user exists at start as an
-//	ADMIN_PASSWORD  active, verified superuser
+//	ADMIN_EMAIL     with ADMIN_PASSWORD: when no account has this address,
+//	ADMIN_PASSWORD  create it at start as an active, verified superuser;
+//	                an existing account is never changed (a warning is
+//	                logged if it is not a superuser)
 //	PUBLIC_URL      base of the links in e-mails (default http://ADDR)
 //	SMTP_HOST       with SMTP_PORT: send verification and reset e-mails
 //	SMTP_PORT       through this server (STARTTLS when offered); unset:
@@ -218,7 +220,7 @@ func newApp(ctx context.Context, getenv func(string) string, logger *slog.Logger
 		return nil, err
 	}
 	a.manager = m
-	if err := ensureAdmin(ctx, m, getenv("ADMIN_EMAIL"), getenv("ADMIN_PASSWORD")); err != nil {
+	if err := ensureAdmin(ctx, m, logger, getenv("ADMIN_EMAIL"), getenv("ADMIN_PASSWORD")); err != nil {
 		return nil, fmt.Errorf("admin user: %w", err)
 	}
 
@@ -353,34 +355,51 @@ func validatePassword(_ context.Context, password string, u *User) error {
 	return nil
 }
 
-// ensureAdmin makes the user with that e-mail an active, verified superuser
-// with that password, creating it if needed. It does nothing unless both are
-// set, and changes nothing that is already right.
-func ensureAdmin(ctx context.Context, m *ginusers.Manager[Profile], email, password string) error {
+// adminAccounts is what ensureAdmin needs of the manager.
+type adminAccounts interface {
+	GetByEmail(ctx context.Context, email string) (*User, error)
+	Create(ctx context.Context, in ginusers.UserCreate[Profile]) (*User, error)
+}
+
+// ensureAdmin creates the admin, an active, verified superuser with that
+// e-mail and password, when no account has that e-mail (compared without
+// case). It does nothing unless both are set.
+//
+// It never changes an existing account. Promoting it, or giving it the
+// password, would hand the admin role to whoever holds the address: after
+// the admin changes theirs, anyone may register the old one (in any case)
+// and wait for a restart. So an existing superuser is left alone
+// (ADMIN_PASSWORD is then ignored), and an account that is not a superuser
+// is left as it is with a warning. A registration of the address between
+// the lookup and the creation makes Create fail with [ginusers.ErrUserExists],
+// and ends the same way.
+func ensureAdmin(ctx context.Context, m adminAccounts, logger *slog.Logger, email, password string) error {
 	if email == "" || password == "" {
 		return nil
 	}
-	yes := true
 	u, err := m.GetByEmail(ctx, email)
 	if errors.Is(err, ginusers.ErrUserNotFound) {
-		_, err = m.Create(ctx, ginusers.UserCreate[Profile]{Email: email, Password: password, Active: &yes, Superuser: &yes, Verified: &yes})
-		return err
+		yes := true
+		u, err = m.Create(ctx, ginusers.UserCreate[Profile]{Email: email, Password: password, Active: &yes, Superuser: &yes, Verified: &yes})
+		if err == nil {
+			logger.InfoContext(ctx, "admin created from ADMIN_EMAIL", "user_id", u.ID, "email", u.Email)
+			return nil
+		}
+		if !errors.Is(err, ginusers.ErrUserExists) {
+			return err
+		}
+		// Someone registered the address meanwhile: never promote it.
+		u, err = m.GetByEmail(ctx, email)
 	}
 	if err != nil {
 		return err
 	}
-	var upd ginusers.UserUpdate[Profile]
-	if !u.Active || !u.Superuser || !u.Verified {
-		upd.Active, upd.Superuser, upd.Verified = &yes, &yes, &yes
-	}
-	if ok, err := m.VerifyPassword(ctx, u, password); err != nil {
-		return err
-	} else if !ok {
-		upd.Password = &password
-	}
-	if upd.Active == nil && upd.Password == nil {
+	if u.Superuser {
+		logger.InfoContext(ctx, "ADMIN_EMAIL is an existing superuser: nothing changed, ADMIN_PASSWORD is ignored", "user_id", u.ID, "email", u.Email)
 		return nil
 	}
-	_, err = m.Update(ctx, u, upd)
-	return err
+	logger.WarnContext(ctx, "ADMIN_EMAIL belongs to an account that is not a superuser: it was left as it is, and no admin was created",
+		"user_id", u.ID, "email", u.Email,
+		"hint", "if the account is yours, promote it by hand (PATCH /users/{id} as a superuser, or in the database); otherwise set another ADMIN_EMAIL")
+	return nil
 }

@@ -25,11 +25,17 @@ import (
 // embedded FerretDB in dir, and returns its base URL and a stop function.
 func startExample(t *testing.T, env map[string]string) (string, func()) {
 	t.Helper()
+	return startExampleWith(t, env, slog.New(slog.DiscardHandler))
+}
+
+// startExampleWith is startExample with a logger.
+func startExampleWith(t *testing.T, env map[string]string, logger *slog.Logger) (string, func()) {
+	t.Helper()
 	getenv := func(k string) string { return env[k] }
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, getenv, slog.New(slog.DiscardHandler), ready) }()
+	go func() { done <- run(ctx, getenv, logger, ready) }()
 	select {
 	case addr := <-ready:
 		stopped := false
@@ -84,11 +90,31 @@ func call(t *testing.T, method, u, contentType, body, token string) result {
 
 func login(t *testing.T, base, email, password string) string {
 	t.Helper()
-	r := call(t, "POST", base+"/auth/jwt/login", "application/x-www-form-urlencoded", url.Values{"username": {email}, "password": {password}}.Encode(), "")
+	r := tryLogin(t, base, email, password)
 	if r.code != 200 {
 		t.Fatalf("login %s = %d %s", email, r.code, r.raw)
 	}
 	return r.body["access_token"].(string)
+}
+
+func tryLogin(t *testing.T, base, email, password string) result {
+	t.Helper()
+	return call(t, "POST", base+"/auth/jwt/login", "application/x-www-form-urlencoded", url.Values{"username": {email}, "password": {password}}.Encode(), "")
+}
+
+// hasLogLine reports whether a line of logs (slog's text format) has the
+// level and contains every one of parts.
+func hasLogLine(logs, level string, parts ...string) bool {
+	for _, line := range strings.Split(logs, "\n") {
+		ok := strings.Contains(line, "level="+level+" ")
+		for _, p := range parts {
+			ok = ok && strings.Contains(line, p)
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
 }
 
 func TestExampleEndToEnd(t *testing.T) {
@@ -98,8 +124,12 @@ func TestExampleEndToEnd(t *testing.T) {
 		"SECRET":      "an example secret that is long enough to sign",
 		"ADMIN_EMAIL": "admin@camelot.bt", "ADMIN_PASSWORD": "holy-grail-1",
 	}
-	base, stop := startExample(t, env)
+	var logs syncBuffer
+	base, stop := startExampleWith(t, env, slog.New(slog.NewTextHandler(&logs, nil)))
 	defer stop()
+	if !hasLogLine(logs.String(), "INFO", "admin created from ADMIN_EMAIL", "email=admin@camelot.bt") {
+		t.Errorf("the admin's creation was not logged:\n%s", logs.String())
+	}
 
 	r := call(t, "POST", base+"/auth/register", "application/json", `{"email": "king.arthur@camelot.bt", "password": "guinevere", "first_name": "Arthur"}`, "")
 	if r.code != 201 || r.body["first_name"] != "Arthur" || r.body["last_name"] != nil || r.body["is_verified"] != false {
@@ -145,15 +175,23 @@ func TestExampleEndToEnd(t *testing.T) {
 	}
 	stop()
 
-	// A restart on the same files keeps the users and the secret's tokens,
-	// and the admin bootstrap is idempotent; a new ADMIN_PASSWORD is applied.
+	// A restart on the same files keeps the users and the secret's tokens.
+	// The admin exists, so the bootstrap changes nothing: a new
+	// ADMIN_PASSWORD is ignored, and the log says so.
 	env["ADMIN_PASSWORD"] = "holy-grail-2"
-	base, stop2 := startExample(t, env)
+	var logs2 syncBuffer
+	base, stop2 := startExampleWith(t, env, slog.New(slog.NewTextHandler(&logs2, nil)))
 	defer stop2()
 	if r = call(t, "GET", base+"/users/me", "", "", tok); r.code != 200 || r.body["last_name"] != "Pendragon" {
 		t.Fatalf("after restart GET /users/me = %d %s", r.code, r.raw)
 	}
-	login(t, base, "admin@camelot.bt", "holy-grail-2")
+	login(t, base, "admin@camelot.bt", "holy-grail-1")
+	if r = tryLogin(t, base, "admin@camelot.bt", "holy-grail-2"); r.code != 400 {
+		t.Fatalf("login with the new ADMIN_PASSWORD = %d %s, want 400: the bootstrap changed a password", r.code, r.raw)
+	}
+	if !hasLogLine(logs2.String(), "INFO", "existing superuser", "ADMIN_PASSWORD is ignored") {
+		t.Errorf("the ignored ADMIN_PASSWORD was not logged:\n%s", logs2.String())
+	}
 }
 
 func TestExampleRandomSecretWarns(t *testing.T) {
@@ -353,5 +391,96 @@ func TestExampleBackends(t *testing.T) {
 	}
 	if r = call(t, "GET", base+"/users/me", "", "", tok); r.code != 401 {
 		t.Fatalf("/users/me with a Redis token after logout-all = %d, want 401", r.code)
+	}
+}
+
+// TestExampleAdminBootstrapNeverTakesOver registers ADMIN_EMAIL as an
+// ordinary user (as an attacker could once the admin has moved to another
+// address), then starts the example with ADMIN_EMAIL and ADMIN_PASSWORD:
+// the account must stay an ordinary user with its own password.
+func TestExampleAdminBootstrapNeverTakesOver(t *testing.T) {
+	for _, tt := range []struct{ name, registered string }{
+		{"the same address", "admin@example.com"},
+		{"the address in another case", "ADMIN@example.com"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			env := map[string]string{
+				"ADDR": "127.0.0.1:0", "DATA_DIR": t.TempDir(),
+				"SECRET": "an example secret that is long enough to sign",
+			}
+			base, stop := startExample(t, env)
+			r := call(t, "POST", base+"/auth/register", "application/json", `{"email": "`+tt.registered+`", "password": "mallory-pw"}`, "")
+			if r.code != 201 {
+				t.Fatalf("register = %d %s", r.code, r.raw)
+			}
+			id := r.body["id"].(string)
+			tok := login(t, base, tt.registered, "mallory-pw")
+			stop()
+
+			env["ADMIN_EMAIL"], env["ADMIN_PASSWORD"] = "admin@example.com", "admin-password-1"
+			var logs syncBuffer
+			base, stop = startExampleWith(t, env, slog.New(slog.NewTextHandler(&logs, nil)))
+			defer stop()
+			if r = call(t, "GET", base+"/users/"+id, "", "", tok); r.code != 403 {
+				t.Errorf("GET /users/{id} with the registered user's token = %d %s, want 403", r.code, r.raw)
+			}
+			if r = call(t, "GET", base+"/users/me", "", "", tok); r.code != 200 || r.body["is_superuser"] != false || r.body["is_verified"] != false {
+				t.Errorf("GET /users/me = %d %s, want an unverified ordinary user", r.code, r.raw)
+			}
+			login(t, base, "admin@example.com", "mallory-pw")
+			if r = tryLogin(t, base, "admin@example.com", "admin-password-1"); r.code != 400 {
+				t.Errorf("login with ADMIN_PASSWORD = %d %s, want 400", r.code, r.raw)
+			}
+			if !hasLogLine(logs.String(), "WARN", "not a superuser", "left as it is", "user_id="+id) {
+				t.Errorf("no warning about the account:\n%s", logs.String())
+			}
+		})
+	}
+}
+
+// racingAccounts is a manager whose first GetByEmail lets someone register
+// the address just before it answers "not found": a registration that
+// lands between the bootstrap's lookup and its Create.
+type racingAccounts struct {
+	*ginusers.Manager[Profile]
+	raced bool
+}
+
+func (r *racingAccounts) GetByEmail(ctx context.Context, email string) (*User, error) {
+	if !r.raced {
+		r.raced = true
+		if _, err := r.Manager.Register(ctx, ginusers.UserCreate[Profile]{Email: strings.ToUpper(email), Password: "mallory-pw"}); err != nil {
+			return nil, err
+		}
+		return nil, ginusers.ErrUserNotFound
+	}
+	return r.Manager.GetByEmail(ctx, email)
+}
+
+func TestEnsureAdminLosesRaceToRegistration(t *testing.T) {
+	env := map[string]string{"DATA_DIR": t.TempDir(), "SECRET": "an example secret that is long enough to sign"}
+	a, err := newApp(t.Context(), func(k string) string { return env[k] }, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.close()
+	var logs syncBuffer
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if err := ensureAdmin(ctx, &racingAccounts{Manager: a.manager}, slog.New(slog.NewTextHandler(&logs, nil)), "admin@example.com", "admin-password-1"); err != nil {
+		t.Fatalf("ensureAdmin() = %v, want nil", err)
+	}
+	u, err := a.manager.GetByEmail(ctx, "admin@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Superuser || u.Verified {
+		t.Errorf("the racing registration became superuser %v, verified %v; want neither", u.Superuser, u.Verified)
+	}
+	if _, err := a.manager.Authenticate(ctx, "admin@example.com", "mallory-pw"); err != nil {
+		t.Errorf("Authenticate() with the registered password = %v", err)
+	}
+	if !hasLogLine(logs.String(), "WARN", "not a superuser", "left as it is") {
+		t.Errorf("no warning about the account:\n%s", logs.String())
 	}
 }
