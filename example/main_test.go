@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -25,17 +28,17 @@ import (
 // embedded FerretDB in dir, and returns its base URL and a stop function.
 func startExample(t *testing.T, env map[string]string) (string, func()) {
 	t.Helper()
-	return startExampleWith(t, env, slog.New(slog.DiscardHandler))
+	return startExampleWith(t, env, slog.New(slog.DiscardHandler), defaultLimits())
 }
 
-// startExampleWith is startExample with a logger.
-func startExampleWith(t *testing.T, env map[string]string, logger *slog.Logger) (string, func()) {
+// startExampleWith is startExample with a logger and connection limits.
+func startExampleWith(t *testing.T, env map[string]string, logger *slog.Logger, lim limits) (string, func()) {
 	t.Helper()
 	getenv := func(k string) string { return env[k] }
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, getenv, logger, ready) }()
+	go func() { done <- run(ctx, getenv, logger, lim, ready) }()
 	select {
 	case addr := <-ready:
 		stopped := false
@@ -125,7 +128,7 @@ func TestExampleEndToEnd(t *testing.T) {
 		"ADMIN_EMAIL": "admin@camelot.bt", "ADMIN_PASSWORD": "holy-grail-1",
 	}
 	var logs syncBuffer
-	base, stop := startExampleWith(t, env, slog.New(slog.NewTextHandler(&logs, nil)))
+	base, stop := startExampleWith(t, env, slog.New(slog.NewTextHandler(&logs, nil)), defaultLimits())
 	defer stop()
 	if !hasLogLine(logs.String(), "INFO", "admin created from ADMIN_EMAIL", "email=admin@camelot.bt") {
 		t.Errorf("the admin's creation was not logged:\n%s", logs.String())
@@ -180,7 +183,7 @@ func TestExampleEndToEnd(t *testing.T) {
 	// ADMIN_PASSWORD is ignored, and the log says so.
 	env["ADMIN_PASSWORD"] = "holy-grail-2"
 	var logs2 syncBuffer
-	base, stop2 := startExampleWith(t, env, slog.New(slog.NewTextHandler(&logs2, nil)))
+	base, stop2 := startExampleWith(t, env, slog.New(slog.NewTextHandler(&logs2, nil)), defaultLimits())
 	defer stop2()
 	if r = call(t, "GET", base+"/users/me", "", "", tok); r.code != 200 || r.body["last_name"] != "Pendragon" {
 		t.Fatalf("after restart GET /users/me = %d %s", r.code, r.raw)
@@ -419,7 +422,7 @@ func TestExampleAdminBootstrapNeverTakesOver(t *testing.T) {
 
 			env["ADMIN_EMAIL"], env["ADMIN_PASSWORD"] = "admin@example.com", "admin-password-1"
 			var logs syncBuffer
-			base, stop = startExampleWith(t, env, slog.New(slog.NewTextHandler(&logs, nil)))
+			base, stop = startExampleWith(t, env, slog.New(slog.NewTextHandler(&logs, nil)), defaultLimits())
 			defer stop()
 			if r = call(t, "GET", base+"/users/"+id, "", "", tok); r.code != 403 {
 				t.Errorf("GET /users/{id} with the registered user's token = %d %s, want 403", r.code, r.raw)
@@ -483,4 +486,131 @@ func TestEnsureAdminLosesRaceToRegistration(t *testing.T) {
 	if !hasLogLine(logs.String(), "WARN", "not a superuser", "left as it is") {
 		t.Errorf("no warning about the account:\n%s", logs.String())
 	}
+}
+
+func TestDefaultLimits(t *testing.T) {
+	srv := newServer(http.NotFoundHandler(), defaultLimits())
+	for _, tt := range []struct {
+		name      string
+		got, want time.Duration
+	}{
+		{"ReadHeaderTimeout", srv.ReadHeaderTimeout, 5 * time.Second},
+		{"ReadTimeout", srv.ReadTimeout, 15 * time.Second},
+		{"WriteTimeout", srv.WriteTimeout, 30 * time.Second},
+		{"IdleTimeout", srv.IdleTimeout, 60 * time.Second},
+	} {
+		if tt.got != tt.want {
+			t.Errorf("%s = %v, want %v", tt.name, tt.got, tt.want)
+		}
+	}
+	if srv.MaxHeaderBytes != 64<<10 {
+		t.Errorf("MaxHeaderBytes = %d, want %d", srv.MaxHeaderBytes, 64<<10)
+	}
+}
+
+// TestExampleCutsOffSlowClients talks to the running example over raw TCP
+// with short limits.
+func TestExampleCutsOffSlowClients(t *testing.T) {
+	const margin = 3 * time.Second
+	env := map[string]string{"ADDR": "127.0.0.1:0", "DATA_DIR": t.TempDir(), "SECRET": "an example secret that is long enough to sign"}
+	dial := func(t *testing.T, base string) net.Conn {
+		t.Helper()
+		conn, err := net.DialTimeout("tcp", strings.TrimPrefix(base, "http://"), 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		return conn
+	}
+	// waitClosed reads until the server closes conn, and fails t if it is
+	// still open after within.
+	waitClosed := func(t *testing.T, conn net.Conn, r io.Reader, within time.Duration) time.Duration {
+		t.Helper()
+		start := time.Now()
+		_ = conn.SetReadDeadline(start.Add(within))
+		_, err := io.Copy(io.Discard, r)
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			conn.Close() // so that the example can shut down
+			t.Fatalf("the connection is still open after %v", within)
+		}
+		return time.Since(start)
+	}
+
+	t.Run("a body trickled slower than the read timeout", func(t *testing.T) {
+		lim := defaultLimits()
+		lim.readHeader, lim.read = 500*time.Millisecond, time.Second
+		base, stop := startExampleWith(t, env, slog.New(slog.DiscardHandler), lim)
+		defer stop()
+		conn := dial(t, base)
+		if _, err := io.WriteString(conn, "POST /auth/register HTTP/1.1\r\nHost: example\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		stopTrickle := make(chan struct{})
+		defer close(stopTrickle)
+		go func() { // a byte every 100 ms: the body would take 100 s
+			for {
+				select {
+				case <-stopTrickle:
+					return
+				case <-time.After(100 * time.Millisecond):
+					if _, err := conn.Write([]byte(" ")); err != nil {
+						return
+					}
+				}
+			}
+		}()
+		if d := waitClosed(t, conn, conn, lim.read+margin); d < lim.read/2 {
+			t.Errorf("the connection closed after %v, before the read timeout", d)
+		}
+	})
+
+	t.Run("an idle keep-alive connection", func(t *testing.T) {
+		lim := defaultLimits()
+		lim.idle = 500 * time.Millisecond // ReadTimeout stays 15 s
+		base, stop := startExampleWith(t, env, slog.New(slog.DiscardHandler), lim)
+		defer stop()
+		conn := dial(t, base)
+		_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := io.WriteString(conn, "GET /users/me HTTP/1.1\r\nHost: example\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		br := bufio.NewReader(conn)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 401 || resp.Close {
+			t.Fatalf("GET /users/me = %d, close %v; want 401 on a kept-alive connection", resp.StatusCode, resp.Close)
+		}
+		if d := waitClosed(t, conn, br, lim.idle+margin); d < lim.idle/2 {
+			t.Errorf("the connection closed after %v, before the idle timeout", d)
+		}
+	})
+
+	t.Run("headers over the default 64 KiB", func(t *testing.T) {
+		base, stop := startExample(t, env)
+		defer stop()
+		for _, tt := range []struct {
+			name string
+			size int
+			want int
+		}{
+			{"48 KiB of headers pass", 48 << 10, 401},
+			{"80 KiB of headers get 431", 80 << 10, 431},
+		} {
+			req, _ := http.NewRequestWithContext(t.Context(), "GET", base+"/users/me", nil)
+			req.Header.Set("X-Padding", strings.Repeat("a", tt.size))
+			resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+			if err != nil {
+				t.Fatalf("%s: %v", tt.name, err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tt.want {
+				t.Errorf("%s: GET /users/me = %d, want %d", tt.name, resp.StatusCode, tt.want)
+			}
+		}
+	})
 }
