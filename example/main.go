@@ -210,7 +210,7 @@ func newApp(ctx context.Context, getenv func(string) string, logger *slog.Logger
 		}
 		a.closers = append(a.closers, func() { _ = srv.Stop() })
 		uri = srv.URI()
-		logger.Info("using embedded FerretDB", "dir", dir)
+		logger.Info("using embedded FerretDB", "dir", dir, "uri", uri)
 	}
 	client, err := mongo.Connect(options.Client().ApplyURI(uri))
 	if err != nil {

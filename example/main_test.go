@@ -6,13 +6,16 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,6 +25,7 @@ import (
 	"github.com/ginusers/kit/ginusers"
 	"github.com/ginusers/kit/ginusers/mail/smtptest"
 	"github.com/ginusers/kit/ginusers/redisstore/redistest"
+	"github.com/ginusers/kit/mongostore/embedded"
 )
 
 // startExample runs the example as `go run ./example` would, on an
@@ -486,6 +490,70 @@ func TestEnsureAdminLosesRaceToRegistration(t *testing.T) {
 	if !hasLogLine(logs.String(), "WARN", "not a superuser", "left as it is") {
 		t.Errorf("no warning about the account:\n%s", logs.String())
 	}
+}
+
+// TestExampleUsesPrivateSocket checks that the example reaches its
+// embedded database through a socket in DATA_DIR that only its owner can
+// use, and that the HTTP port is its only TCP listener.
+func TestExampleUsesPrivateSocket(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	env := map[string]string{"ADDR": "127.0.0.1:0", "DATA_DIR": dir, "SECRET": "an example secret that is long enough to sign"}
+	before := listeningTCP(t)
+	base, stop := startExample(t, env)
+	defer stop()
+	sock := filepath.Join(dir, embedded.SocketName)
+	if fi, err := os.Lstat(sock); err != nil || fi.Mode().Type() != fs.ModeSocket || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("Lstat(%s) = %v, %v; want a socket with mode 0600", sock, fi, err)
+	}
+	if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("DATA_DIR mode = %v, %v; want 0700", fi, err)
+	}
+	var added []string
+	for a := range listeningTCP(t) {
+		if !before[a] {
+			added = append(added, a)
+		}
+	}
+	if len(added) != 1 {
+		t.Errorf("the example listens on TCP %v, want only its HTTP port", added)
+	}
+	if r := call(t, "POST", base+"/auth/register", "application/json", `{"email": "king.arthur@camelot.bt", "password": "guinevere"}`, ""); r.code != 201 {
+		t.Fatalf("register = %d %s", r.code, r.raw)
+	}
+}
+
+// listeningTCP returns the local addresses of the listening TCP sockets
+// that this process holds, read from /proc.
+func listeningTCP(t *testing.T) map[string]bool {
+	t.Helper()
+	if runtime.GOOS != "linux" {
+		t.Skip("reads the process's sockets from /proc")
+	}
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine := map[string]bool{}
+	for _, fd := range fds {
+		link, err := os.Readlink("/proc/self/fd/" + fd.Name())
+		if inode, ok := strings.CutPrefix(link, "socket:["); err == nil && ok {
+			mine[strings.TrimSuffix(inode, "]")] = true
+		}
+	}
+	listening := map[string]bool{}
+	for _, table := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		b, err := os.ReadFile(table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			f := strings.Fields(line)
+			if len(f) > 9 && f[3] == "0A" && mine[f[9]] { // 0A: TCP_LISTEN
+				listening[f[1]] = true
+			}
+		}
+	}
+	return listening
 }
 
 func TestDefaultLimits(t *testing.T) {
