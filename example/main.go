@@ -11,8 +11,10 @@
 //	DATA_DIR        embedded database files (default ./data)
 //	SECRET          token signing secret, at least 32 bytes
 //	                (unset: random per start, tokens die on restart)
-//	ADMIN_EMAIL     with ADMIN_PASSWORD: this user exists at start as an
-//	ADMIN_PASSWORD  active, verified superuser
+//	ADMIN_EMAIL     with ADMIN_PASSWORD: when no account has this address,
+//	ADMIN_PASSWORD  create it at start as an active, verified superuser;
+//	                an existing account is never changed (a warning is
+//	                logged if it is not a superuser)
 //	PUBLIC_URL      base of the links in e-mails (default http://ADDR)
 //	SMTP_HOST       with SMTP_PORT: send verification and reset e-mails
 //	SMTP_PORT       through this server (STARTTLS when offered); unset:
@@ -75,15 +77,15 @@ func main() {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Getenv, logger, nil); err != nil {
+	if err := run(ctx, os.Getenv, logger, defaultLimits(), nil); err != nil {
 		logger.Error("example stopped", "error", err)
 		os.Exit(1)
 	}
 }
 
-// run serves until ctx ends. When ready is not nil it receives the address
-// listened on.
-func run(ctx context.Context, getenv func(string) string, logger *slog.Logger, ready chan<- string) error {
+// run serves until ctx ends, with the connection limits lim. When ready is
+// not nil it receives the address listened on.
+func run(ctx context.Context, getenv func(string) string, logger *slog.Logger, lim limits, ready chan<- string) error {
 	app, err := newApp(ctx, getenv, logger)
 	if err != nil {
 		return err
@@ -94,7 +96,7 @@ func run(ctx context.Context, getenv func(string) string, logger *slog.Logger, r
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: app.engine, ReadHeaderTimeout: 10 * time.Second}
+	srv := newServer(app.engine, lim)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	logger.Info("serving", "addr", "http://"+ln.Addr().String())
@@ -122,6 +124,62 @@ func run(ctx context.Context, getenv func(string) string, logger *slog.Logger, r
 		return err
 	}
 	return nil
+}
+
+// limits bounds what one connection can cost the server: how long it may
+// take to send its request, to read its response and to sit idle, and how
+// large its headers may be. Without them a client that trickles its body a
+// byte at a time, or keeps a connection open doing nothing, holds a socket
+// and a goroutine forever.
+type limits struct {
+	readHeader     time.Duration // request line and headers
+	read           time.Duration // the whole request, body included
+	write          time.Duration // from the end of the headers to the end of the response
+	idle           time.Duration // between two requests on a keep-alive connection
+	maxHeaderBytes int           // request line and headers; more is 431
+}
+
+// defaultLimits are the example's limits, chosen for an API whose requests
+// and responses are small:
+//
+//   - 5 s for the request line and headers, which fit in a packet or two:
+//     plenty for a slow mobile link, and a slowloris client is dropped fast.
+//   - 15 s for the whole request. Bodies are a few hundred bytes of JSON or
+//     form (ginusers refuses more than 1 MiB with 413); any working link
+//     sends them in well under a second, so 15 s only ever cuts off clients
+//     that trickle.
+//   - 30 s to answer, counted from the end of the headers, so it includes
+//     the handler: a login may wait for a free password-hashing slot
+//     (argon2id, bounded concurrency) when many arrive at once. A client
+//     that does not read its response is cut off after that.
+//   - 60 s idle between requests: clients reuse a connection within
+//     seconds, and an idle one costs a socket and a goroutine (nginx keeps
+//     75 s).
+//   - 64 KiB of headers instead of net/http's 1 MiB: a bearer token is
+//     under 1 KiB and a browser's cookies for one site under a few KiB, so
+//     this leaves room for proxies and other cookies on the domain while a
+//     connection's header buffer costs 16 times less. net/http lets 4 KiB
+//     more through before answering 431.
+func defaultLimits() limits {
+	return limits{
+		readHeader:     5 * time.Second,
+		read:           15 * time.Second,
+		write:          30 * time.Second,
+		idle:           60 * time.Second,
+		maxHeaderBytes: 64 << 10,
+	}
+}
+
+// newServer returns the HTTP server of the example, with the limits lim.
+func newServer(h http.Handler, lim limits) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: lim.readHeader,
+		ReadTimeout:       lim.read,
+		WriteTimeout:      lim.write,
+		IdleTimeout:       lim.idle,
+		MaxHeaderBytes:    lim.maxHeaderBytes,
+	}
 }
 
 // app is the example application, its engine and what it must close.
@@ -157,7 +215,7 @@ func newApp(ctx context.Context, getenv func(string) string, logger *slog.Logger
 		}
 		a.closers = append(a.closers, func() { _ = srv.Stop() })
 		uri = srv.URI()
-		logger.Info("using embedded FerretDB", "dir", dir)
+		logger.Info("using embedded FerretDB", "dir", dir, "uri", uri)
 	}
 	client, err := mongo.Connect(options.Client().ApplyURI(uri))
 	if err != nil {
@@ -223,7 +281,7 @@ func newApp(ctx context.Context, getenv func(string) string, logger *slog.Logger
 		return nil, err
 	}
 	a.manager = m
-	if err := ensureAdmin(ctx, m, getenv("ADMIN_EMAIL"), getenv("ADMIN_PASSWORD")); err != nil {
+	if err := ensureAdmin(ctx, m, logger, getenv("ADMIN_EMAIL"), getenv("ADMIN_PASSWORD")); err != nil {
 		return nil, fmt.Errorf("admin user: %w", err)
 	}
 
@@ -358,34 +416,51 @@ func validatePassword(_ context.Context, password string, u *User) error {
 	return nil
 }
 
-// ensureAdmin makes the user with that e-mail an active, verified superuser
-// with that password, creating it if needed. It does nothing unless both are
-// set, and changes nothing that is already right.
-func ensureAdmin(ctx context.Context, m *ginusers.Manager[Profile], email, password string) error {
+// adminAccounts is what ensureAdmin needs of the manager.
+type adminAccounts interface {
+	GetByEmail(ctx context.Context, email string) (*User, error)
+	Create(ctx context.Context, in ginusers.UserCreate[Profile]) (*User, error)
+}
+
+// ensureAdmin creates the admin, an active, verified superuser with that
+// e-mail and password, when no account has that e-mail (compared without
+// case). It does nothing unless both are set.
+//
+// It never changes an existing account. Promoting it, or giving it the
+// password, would hand the admin role to whoever holds the address: after
+// the admin changes theirs, anyone may register the old one (in any case)
+// and wait for a restart. So an existing superuser is left alone
+// (ADMIN_PASSWORD is then ignored), and an account that is not a superuser
+// is left as it is with a warning. A registration of the address between
+// the lookup and the creation makes Create fail with [ginusers.ErrUserExists],
+// and ends the same way.
+func ensureAdmin(ctx context.Context, m adminAccounts, logger *slog.Logger, email, password string) error {
 	if email == "" || password == "" {
 		return nil
 	}
-	yes := true
 	u, err := m.GetByEmail(ctx, email)
 	if errors.Is(err, ginusers.ErrUserNotFound) {
-		_, err = m.Create(ctx, ginusers.UserCreate[Profile]{Email: email, Password: password, Active: &yes, Superuser: &yes, Verified: &yes})
-		return err
+		yes := true
+		u, err = m.Create(ctx, ginusers.UserCreate[Profile]{Email: email, Password: password, Active: &yes, Superuser: &yes, Verified: &yes})
+		if err == nil {
+			logger.InfoContext(ctx, "admin created from ADMIN_EMAIL", "user_id", u.ID, "email", u.Email)
+			return nil
+		}
+		if !errors.Is(err, ginusers.ErrUserExists) {
+			return err
+		}
+		// Someone registered the address meanwhile: never promote it.
+		u, err = m.GetByEmail(ctx, email)
 	}
 	if err != nil {
 		return err
 	}
-	var upd ginusers.UserUpdate[Profile]
-	if !u.Active || !u.Superuser || !u.Verified {
-		upd.Active, upd.Superuser, upd.Verified = &yes, &yes, &yes
-	}
-	if ok, err := m.VerifyPassword(ctx, u, password); err != nil {
-		return err
-	} else if !ok {
-		upd.Password = &password
-	}
-	if upd.Active == nil && upd.Password == nil {
+	if u.Superuser {
+		logger.InfoContext(ctx, "ADMIN_EMAIL is an existing superuser: nothing changed, ADMIN_PASSWORD is ignored", "user_id", u.ID, "email", u.Email)
 		return nil
 	}
-	_, err = m.Update(ctx, u, upd)
-	return err
+	logger.WarnContext(ctx, "ADMIN_EMAIL belongs to an account that is not a superuser: it was left as it is, and no admin was created",
+		"user_id", u.ID, "email", u.Email,
+		"hint", "if the account is yours, promote it by hand (PATCH /users/{id} as a superuser, or in the database); otherwise set another ADMIN_EMAIL")
+	return nil
 }

@@ -14,19 +14,49 @@
 //
 // Disconnect every client before calling [Server.Stop]: FerretDB gives open
 // connections a grace period of a few seconds.
+//
+// # Security
+//
+// FerretDB has no authentication: whoever can connect can read and rewrite
+// every document. So by default the server opens no TCP port. It listens on
+// a Unix domain socket, ferretdb.sock, with mode 0600 in a directory with
+// mode 0700, so that only the owner of the process (and root) can connect:
+//
+//   - in the data directory, when that directory is private (no permission
+//     bits for group or others; [Start] creates it with mode 0700);
+//   - otherwise, or when that path would be longer than the 103 bytes every
+//     Unix accepts for a socket, in a new private directory under
+//     [os.TempDir] with a short random name, removed by [Server.Stop].
+//
+// A socket file left in the data directory by a process that crashed is
+// removed at start; one that a running server still answers on is an error,
+// so two servers never share a directory. [WithAddr] opts into a TCP
+// listener instead, reachable by every local user.
 package embedded
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
+	"time"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
 )
+
+// SocketName is the file name of the server's Unix domain socket. The ".sock"
+// suffix is how MongoDB drivers recognise a socket path in a URI.
+const SocketName = "ferretdb.sock"
+
+// maxSocketPath is the longest socket path that every Unix accepts: sun_path
+// holds 104 bytes on macOS and the BSDs and 108 on Linux, NUL included.
+const maxSocketPath = 103
 
 // newMu serialises ferretdb.New, which writes a package-level variable of
 // FerretDB's and is a data race when called concurrently.
@@ -37,7 +67,8 @@ type Server struct {
 	uri     string
 	cancel  context.CancelFunc
 	done    chan error
-	tempDir string
+	tempDir string // data directory to remove at Stop
+	sockDir string // private socket directory to remove at Stop
 	once    sync.Once
 	stopErr error
 }
@@ -51,23 +82,33 @@ type config struct {
 // Option configures [Start].
 type Option func(*config)
 
-// WithDir keeps the SQLite files in dir, creating it if needed, so data
-// survives restarts. The default is a new temporary directory that
-// [Server.Stop] removes.
+// WithDir keeps the SQLite files in dir, creating it with mode 0700 if
+// needed, so data survives restarts. The socket goes there too when dir is
+// private (see the package documentation). The default is a new temporary
+// directory that [Server.Stop] removes.
 func WithDir(dir string) Option { return func(c *config) { c.dir = dir } }
 
-// WithAddr sets the TCP address to listen on. The default, "127.0.0.1:0",
-// lets the system choose a free loopback port; read it back from [Server.URI].
+// WithAddr makes the server listen on the TCP address addr instead of a Unix
+// domain socket; "127.0.0.1:0" lets the system choose a free loopback port,
+// read back from [Server.URI].
+//
+// FerretDB has no authentication: every local user can then connect and
+// read or rewrite the data, and so can every host that reaches addr if it is
+// not a loopback address. Use it only where that is acceptable, such as a
+// test that needs a port. The default is no TCP listener at all.
 func WithAddr(addr string) Option { return func(c *config) { c.addr = addr } }
 
 // WithLogger sends FerretDB's own log lines to logger. The default discards
 // them (FerretDB logs a multi-line dump of every error reply at WARN level).
 func WithLogger(logger *slog.Logger) Option { return func(c *config) { c.logger = logger } }
 
-// Start starts FerretDB with the SQLite backend and returns once it listens.
-// ctx bounds only the start; the server runs until [Server.Stop].
+// Start starts FerretDB with the SQLite backend and returns once it listens:
+// on a private Unix domain socket unless [WithAddr] is given. ctx bounds only
+// the start; the server runs until [Server.Stop]. It returns an error if the
+// socket path is taken by a file that is not a socket or by a server that
+// still answers on it.
 func Start(ctx context.Context, opts ...Option) (*Server, error) {
-	cfg := config{addr: "127.0.0.1:0"}
+	var cfg config
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -93,9 +134,16 @@ func Start(ctx context.Context, opts ...Option) (*Server, error) {
 		s.cleanup()
 		return nil, fmt.Errorf("embedded: %w", err)
 	}
+	listener := ferretdb.ListenerConfig{TCP: cfg.addr}
+	if cfg.addr == "" {
+		if listener.Unix, err = s.socketPath(abs); err != nil {
+			s.cleanup()
+			return nil, err
+		}
+	}
 	newMu.Lock()
 	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: cfg.addr},
+		Listener:  listener,
 		Logger:    cfg.logger,
 		Handler:   "sqlite",
 		SQLiteURL: "file:" + filepath.ToSlash(abs) + "/",
@@ -109,16 +157,79 @@ func Start(ctx context.Context, opts ...Option) (*Server, error) {
 	s.cancel = cancel
 	s.uri = f.MongoDBURI()
 	go func() { s.done <- f.Run(runCtx) }()
+	if listener.Unix != "" {
+		// The directory already keeps others out; this also covers a
+		// umask that left the socket group-writable.
+		if err := os.Chmod(listener.Unix, 0o600); err != nil {
+			_ = s.Stop()
+			return nil, fmt.Errorf("embedded: %w", err)
+		}
+	}
 	return s, nil
 }
 
-// URI returns the MongoDB connection string of the server, such as
-// "mongodb://127.0.0.1:41193/".
+// socketPath returns the path of the socket to listen on: in dataDir if it
+// is private and the path is short enough, else in a new private directory
+// under os.TempDir. A stale socket at that path is removed.
+func (s *Server) socketPath(dataDir string) (string, error) {
+	path := filepath.Join(dataDir, SocketName)
+	fi, err := os.Stat(dataDir)
+	if err != nil {
+		return "", fmt.Errorf("embedded: %w", err)
+	}
+	if fi.Mode().Perm()&0o077 == 0 && len(path) <= maxSocketPath {
+		if err := removeStaleSocket(path); err != nil {
+			return "", err
+		}
+		return path, nil
+	}
+	tmp, err := os.MkdirTemp("", "ginusers-fdb-") // mode 0700
+	if err != nil {
+		return "", fmt.Errorf("embedded: socket directory: %w", err)
+	}
+	s.sockDir = tmp
+	path = filepath.Join(tmp, SocketName)
+	if len(path) > maxSocketPath {
+		return "", fmt.Errorf("embedded: socket path %s is longer than %d bytes: set TMPDIR to a shorter directory", path, maxSocketPath)
+	}
+	return path, nil
+}
+
+// removeStaleSocket removes the socket at path if no server answers on it.
+func removeStaleSocket(path string) error {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("embedded: %w", err)
+	}
+	if fi.Mode().Type() != fs.ModeSocket {
+		return fmt.Errorf("embedded: %s exists and is not a socket", path)
+	}
+	conn, err := net.DialTimeout("unix", path, 2*time.Second)
+	if err == nil {
+		_ = conn.Close()
+		return fmt.Errorf("embedded: a server is already listening on %s (is another process using this directory?)", path)
+	}
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		return fmt.Errorf("embedded: check socket: %w", err)
+	}
+	if err := os.Remove(path); err != nil {
+		return fmt.Errorf("embedded: remove stale socket: %w", err)
+	}
+	return nil
+}
+
+// URI returns the MongoDB connection string of the server: by default the
+// socket's path, URL-escaped, as in "mongodb://%2Fsrv%2Fdata%2Fferretdb.sock/";
+// with [WithAddr], a TCP address such as "mongodb://127.0.0.1:41193/".
 func (s *Server) URI() string { return s.uri }
 
 // Stop stops the server and waits for it, then removes the temporary
-// directory if [WithDir] was not given. Calling it again returns the first
-// result.
+// directories it created: the data directory if [WithDir] was not given,
+// and the socket's directory if it is not the data directory. Calling it
+// again returns the first result.
 func (s *Server) Stop() error {
 	s.once.Do(func() {
 		s.cancel()
@@ -135,5 +246,8 @@ func (s *Server) Stop() error {
 func (s *Server) cleanup() {
 	if s.tempDir != "" {
 		_ = os.RemoveAll(s.tempDir)
+	}
+	if s.sockDir != "" {
+		_ = os.RemoveAll(s.sockDir)
 	}
 }
