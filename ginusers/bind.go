@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"reflect"
 	"strings"
@@ -68,30 +69,62 @@ type jsonObject struct {
 	fields map[string]json.RawMessage
 }
 
+// jsonBody is a request body read by readJSON.
+type jsonBody struct {
+	data []byte
+	// notJSON is set when the Content-Type says the body is not JSON: it
+	// was not parsed, and parseObject refuses it.
+	notJSON bool
+}
+
+// isJSONContentType reports whether a body of content type ct is read as
+// JSON: FastAPI's rule since its fix of CVE-2021-32677, which D1 adopts. An
+// absent type, application/json and application/*+json are; anything else
+// (text/plain, a form: what a cross-site page can send without a
+// preflight) is not.
+func isJSONContentType(ct string) bool {
+	if strings.TrimSpace(ct) == "" {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return false
+	}
+	return mt == "application/json" || strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")
+}
+
 // readJSON reads a body that must be JSON. A malformed body is 422
 // json_invalid; FastAPI reports it while reading the body, before
-// authentication, and so do the routes here. An empty body is left for
-// parseObject to refuse, after authentication.
-func readJSON(c *gin.Context, limit int64) ([]byte, *requestError) {
+// authentication, and so do the routes here. An empty body, and a body
+// whose Content-Type is not JSON (never parsed), are left for parseObject
+// to refuse, after authentication.
+func readJSON(c *gin.Context, limit int64) (jsonBody, *requestError) {
 	body, rerr := readBody(c, limit)
 	if rerr != nil {
-		return nil, rerr
+		return jsonBody{}, rerr
+	}
+	if !isJSONContentType(c.GetHeader("Content-Type")) {
+		return jsonBody{notJSON: true}, nil
 	}
 	if len(bytes.TrimSpace(body)) > 0 && !json.Valid(body) {
-		return nil, unprocessable(FieldError{Type: "json_invalid", Loc: []any{"body", 0}, Msg: "JSON decode error"})
+		return jsonBody{}, unprocessable(FieldError{Type: "json_invalid", Loc: []any{"body", 0}, Msg: "JSON decode error"})
 	}
-	return body, nil
+	return jsonBody{data: body}, nil
 }
 
 // parseObject decodes a JSON body one level deep; a body that is not an
-// object is 422 model_attributes_type.
-func parseObject(body []byte) (*jsonObject, *requestError) {
-	if len(bytes.TrimSpace(body)) == 0 {
+// object, or not JSON by its Content-Type, is 422 model_attributes_type.
+func parseObject(body jsonBody) (*jsonObject, *requestError) {
+	notObject := unprocessable(FieldError{Type: "model_attributes_type", Loc: []any{"body"}, Msg: "Input should be a valid dictionary or object to extract fields from"})
+	if body.notJSON {
+		return nil, notObject
+	}
+	if len(bytes.TrimSpace(body.data)) == 0 {
 		return nil, unprocessable(FieldError{Type: "missing", Loc: []any{"body"}, Msg: "Field required"})
 	}
-	obj := &jsonObject{raw: body}
-	if err := json.Unmarshal(body, &obj.fields); err != nil || obj.fields == nil {
-		return nil, unprocessable(FieldError{Type: "model_attributes_type", Loc: []any{"body"}, Msg: "Input should be a valid dictionary or object to extract fields from"})
+	obj := &jsonObject{raw: body.data}
+	if err := json.Unmarshal(body.data, &obj.fields); err != nil || obj.fields == nil {
+		return nil, notObject
 	}
 	return obj, nil
 }

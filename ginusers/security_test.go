@@ -2,7 +2,9 @@ package ginusers_test
 
 import (
 	"encoding/base64"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -217,5 +219,54 @@ func TestHugeBodiesAre413Everywhere(t *testing.T) {
 	}
 	if u := a.mustGetByEmail("king.arthur@camelot.bt"); u.Fields.FirstName != nil {
 		t.Fatal("an oversized PATCH was stored")
+	}
+}
+
+// TestJSONRoutesRefuseOtherContentTypes: D1. A cross-site page can post
+// text/plain or a form without a preflight; such a body is never parsed as
+// JSON, so it can neither register an account nor change anything.
+func TestJSONRoutesRefuseOtherContentTypes(t *testing.T) {
+	a := newApp(t)
+	_, tok := a.user("owner@camelot.bt", true, false, false)
+	send := func(method, path, ct, body string, headers ...string) response {
+		t.Helper()
+		r := httptest.NewRequestWithContext(t.Context(), method, path, strings.NewReader(body))
+		if ct != "" {
+			r.Header.Set("Content-Type", ct)
+		}
+		for i := 0; i+1 < len(headers); i += 2 {
+			r.Header.Set(headers[i], headers[i+1])
+		}
+		w := httptest.NewRecorder()
+		a.engine.ServeHTTP(w, r)
+		return response{Code: w.Code, Header: w.Header(), Body: w.Body.String()}
+	}
+	for i, ct := range []string{"text/plain", "text/plain;charset=UTF-8", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/xml", "application/jsonx", "garbage/;;", "text/json"} {
+		t.Run("register with "+ct+" is 422 and creates nothing", func(t *testing.T) {
+			email := fmt.Sprintf("csrf%d@camelot.bt", i)
+			r := send("POST", "/auth/register", ct, `{"email": "`+email+`", "password": "guinevere"}`)
+			want422(t, r, "")
+			if _, err := a.m.GetByEmail(t.Context(), email); err == nil {
+				t.Fatalf("a %s body registered %s", ct, email)
+			}
+		})
+		t.Run("PATCH /users/me with "+ct+" is 422 and changes nothing", func(t *testing.T) {
+			r := send("PATCH", "/users/me", ct, `{"first_name": "Mallory"}`, bearer(tok)...)
+			want422(t, r, "")
+			if got := a.mustGetByEmail("owner@camelot.bt"); got.Fields.FirstName != nil {
+				t.Fatalf("a %s body changed first_name to %q", ct, *got.Fields.FirstName)
+			}
+		})
+		t.Run("forgot-password with "+ct+" is 422", func(t *testing.T) {
+			want422(t, send("POST", "/auth/forgot-password", ct, `{"email": "owner@camelot.bt"}`), "")
+		})
+	}
+	t.Run("authentication comes first on PATCH /users/me", func(t *testing.T) {
+		wantDetail(t, send("PATCH", "/users/me", "text/plain", `{"first_name": "Mallory"}`), 401, "Unauthorized")
+	})
+	for i, ct := range []string{"", "application/json", "application/json; charset=utf-8", "Application/JSON", "application/vnd.api+json", "application/merge-patch+json"} {
+		t.Run(fmt.Sprintf("register with %q is read as JSON", ct), func(t *testing.T) {
+			wantStatus(t, send("POST", "/auth/register", ct, fmt.Sprintf(`{"email": "json%d@camelot.bt", "password": "guinevere"}`, i)), 201)
+		})
 	}
 }
