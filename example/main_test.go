@@ -328,7 +328,10 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func TestMain(m *testing.M) { os.Exit(redistest.Run(m)) }
+func TestMain(m *testing.M) {
+	serveFerretDBIfAsked()
+	os.Exit(redistest.Run(m))
+}
 
 // TestExampleBackends logs in through each backend of the example and uses
 // the token on /users/me and /authenticated-route.

@@ -65,7 +65,9 @@
 // ([ErrUserExists], [ErrInvalidCredentials], [ErrInvalidToken], ...),
 // wrapped; compare them with [errors.Is]. A refused password is a
 // [*PasswordError]. The routes map them to fastapi-users' status codes and
-// [ErrorCode] values; other errors are logged and answered with a bare 500.
+// [ErrorCode] values; a store error wrapping [ErrUnavailable] (the database
+// cannot be reached in time) is logged at WARN and answered 503 with
+// Retry-After; other errors are logged and answered with a bare 500.
 //
 // # Concurrency
 //

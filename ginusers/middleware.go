@@ -43,7 +43,8 @@ func makeRequirements(reqs []Requirement) requirements {
 // refused unless [AllowInactive] is given. It answers 401 when no backend
 // yields a user or the user is inactive (with WWW-Authenticate: Bearer when
 // a bearer backend is configured), and 403 when the user fails [Verified] or
-// [Superuser]; the inactive check comes first. A store failure answers 500.
+// [Superuser]; the inactive check comes first. A store failure answers 500,
+// or 503 with Retry-After when the database is unreachable ([ErrUnavailable]).
 func RequireUser[F any](m *Manager[F], reqs ...Requirement) gin.HandlerFunc {
 	r := makeRequirements(reqs)
 	return func(c *gin.Context) {
@@ -195,10 +196,15 @@ func (m *Manager[F]) unauthorized(c *gin.Context) {
 }
 
 // internalError logs err and answers 500 without revealing it; a request
-// that gave up waiting for a hashing slot answers 503.
+// that gave up waiting for a hashing slot answers 503, and so does one whose
+// database is unreachable ([ErrUnavailable], with Retry-After).
 func (m *Manager[F]) internalError(c *gin.Context, err error) {
 	if errors.Is(err, ErrHashingBusy) {
 		c.AbortWithStatusJSON(http.StatusServiceUnavailable, detail("Service Unavailable"))
+		return
+	}
+	if errors.Is(err, ErrUnavailable) {
+		m.unavailable(c, err)
 		return
 	}
 	m.logger.ErrorContext(c.Request.Context(), "ginusers: request failed", "method", c.Request.Method, "path", c.FullPath(), "error", err)

@@ -88,4 +88,20 @@
 // the ginusers sentinel and the driver's error, so errors.Is(err,
 // ginusers.ErrUserExists) and mongo.IsDuplicateKeyError(err) can both
 // hold. Every method uses the caller's context for its driver calls.
+//
+// When the server cannot be reached in time (a server selection error, a
+// network error, or a timeout: the client's, maxTimeMS, or the deadline of
+// the caller's context), the error wraps both [ginusers.ErrUnavailable] and
+// the driver's error, and the routes answer 503 with Retry-After. A
+// cancelled context is not unavailability. How long a call waits for an
+// unreachable server is the client's to bound: set a server selection
+// timeout (and a per-operation timeout) on it, such as
+//
+//	options.Client().ApplyURI(uri).
+//		SetServerSelectionTimeout(2 * time.Second).
+//		SetConnectTimeout(2 * time.Second).
+//		SetTimeout(2 * time.Second)
+//
+// The driver's default server selection timeout is 30 seconds, during which
+// every request waits for a server that is down.
 package mongostore

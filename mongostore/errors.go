@@ -52,12 +52,12 @@ func isNotImplemented(err error) bool {
 
 // wrapWrite returns the error of a failed write of op: one wrapping both
 // [ginusers.ErrUserExists] and err for a unique violation, otherwise one
-// wrapping err.
+// wrapping err (and [ginusers.ErrUnavailable] if the server was unreachable).
 func wrapWrite(op string, err error) error {
 	if isDuplicate(err) {
 		return fmt.Errorf("mongostore: %s: %w: %w", op, ginusers.ErrUserExists, err)
 	}
-	return fmt.Errorf("mongostore: %s: %w", op, err)
+	return fmt.Errorf("mongostore: %s: %w", op, unavailable(err))
 }
 
 // notFound returns an error wrapping [ginusers.ErrUserNotFound] for op.

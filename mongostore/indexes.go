@@ -79,7 +79,7 @@ func indexError(name string, err error) error {
 	if isDuplicate(err) {
 		return fmt.Errorf("mongostore: create index %s: users share an e-mail address ignoring case: %w: %w", name, ginusers.ErrUserExists, err)
 	}
-	return fmt.Errorf("mongostore: create index %s: %w", name, err)
+	return fmt.Errorf("mongostore: create index %s: %w", name, unavailable(err))
 }
 
 // backfillEmailKeys sets email_key and email_key_v on the documents whose
@@ -109,11 +109,11 @@ func (s *Store[F]) backfillEmailKeys(ctx context.Context) error {
 		}
 		cur, err := s.coll.Find(ctx, filter, opts)
 		if err != nil {
-			return fmt.Errorf("mongostore: backfill email_key: %w", err)
+			return fmt.Errorf("mongostore: backfill email_key: %w", unavailable(err))
 		}
 		// All reads the batch and closes the cursor before the updates.
 		if err := cur.All(ctx, &batch); err != nil {
-			return fmt.Errorf("mongostore: backfill email_key: %w", err)
+			return fmt.Errorf("mongostore: backfill email_key: %w", unavailable(err))
 		}
 		for _, d := range batch {
 			email, ok := d.Email.StringValueOK()
@@ -132,7 +132,7 @@ func (s *Store[F]) backfillEmailKeys(ctx context.Context) error {
 					d.ID, ginusers.ErrUserExists, err)
 			}
 			if err != nil {
-				return fmt.Errorf("mongostore: backfill email_key: %w", err)
+				return fmt.Errorf("mongostore: backfill email_key: %w", unavailable(err))
 			}
 		}
 		if int64(len(batch)) < s.backfillBatch {

@@ -110,7 +110,7 @@ func (s *Store[F]) findOne(ctx context.Context, op string, filter bson.D) (*ginu
 		return nil, fmt.Errorf("mongostore: %s: %w: %w", op, ginusers.ErrUserNotFound, err)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("mongostore: %s: %w", op, err)
+		return nil, fmt.Errorf("mongostore: %s: %w", op, unavailable(err))
 	}
 	return doc.user(), nil
 }
@@ -185,7 +185,7 @@ func (s *Store[F]) Delete(ctx context.Context, id string) error {
 	}
 	res, err := s.coll.DeleteOne(ctx, bson.D{{Key: fieldID, Value: oid}})
 	if err != nil {
-		return fmt.Errorf("mongostore: delete user: %w", err)
+		return fmt.Errorf("mongostore: delete user: %w", unavailable(err))
 	}
 	if res.DeletedCount == 0 {
 		return notFound("delete user")

@@ -113,7 +113,7 @@ func (s *TokenStore) EnsureIndexes(ctx context.Context) error {
 		},
 	} {
 		if _, err := s.coll.Indexes().CreateOne(ctx, m); err != nil {
-			return fmt.Errorf("mongostore: create token index: %w", err)
+			return fmt.Errorf("mongostore: create token index: %w", unavailable(err))
 		}
 	}
 	_, err := s.coll.Indexes().CreateOne(ctx, mongo.IndexModel{
@@ -126,7 +126,7 @@ func (s *TokenStore) EnsureIndexes(ctx context.Context) error {
 	case isNotImplemented(err):
 		s.ttl.Store(false)
 	default:
-		return fmt.Errorf("mongostore: create token index %s: %w", tokenTTLIndex, err)
+		return fmt.Errorf("mongostore: create token index %s: %w", tokenTTLIndex, unavailable(err))
 	}
 	return nil
 }
@@ -157,7 +157,7 @@ func (s *TokenStore) CreateToken(ctx context.Context, t ginusers.AccessToken) er
 		return fmt.Errorf("mongostore: create token: %w: %w", ginusers.ErrTokenExists, err)
 	}
 	if err != nil {
-		return fmt.Errorf("mongostore: create token: %w", err)
+		return fmt.Errorf("mongostore: create token: %w", unavailable(err))
 	}
 	return nil
 }
@@ -173,7 +173,7 @@ func (s *TokenStore) GetToken(ctx context.Context, digest string) (ginusers.Acce
 		return ginusers.AccessToken{}, fmt.Errorf("mongostore: get token: %w", ginusers.ErrTokenNotFound)
 	}
 	if err != nil {
-		return ginusers.AccessToken{}, fmt.Errorf("mongostore: get token: %w", err)
+		return ginusers.AccessToken{}, fmt.Errorf("mongostore: get token: %w", unavailable(err))
 	}
 	return ginusers.AccessToken{
 		Digest:    d.Digest,
@@ -191,7 +191,7 @@ func (s *TokenStore) GetToken(ctx context.Context, digest string) (ginusers.Acce
 func (s *TokenStore) DeleteToken(ctx context.Context, digest string) (bool, error) {
 	res, err := s.coll.DeleteOne(ctx, bson.D{{Key: fieldTokenDigest, Value: digest}})
 	if err != nil {
-		return false, fmt.Errorf("mongostore: delete token: %w", err)
+		return false, fmt.Errorf("mongostore: delete token: %w", unavailable(err))
 	}
 	return res.DeletedCount == 1, nil
 }
@@ -201,7 +201,7 @@ func (s *TokenStore) DeleteToken(ctx context.Context, digest string) (bool, erro
 func (s *TokenStore) DeleteUserTokens(ctx context.Context, userID string) (int64, error) {
 	res, err := s.coll.DeleteMany(ctx, bson.D{{Key: fieldTokenUserID, Value: userID}})
 	if err != nil {
-		return 0, fmt.Errorf("mongostore: delete user tokens: %w", err)
+		return 0, fmt.Errorf("mongostore: delete user tokens: %w", unavailable(err))
 	}
 	return res.DeletedCount, nil
 }
@@ -215,7 +215,7 @@ func (s *TokenStore) DeleteUserTokens(ctx context.Context, userID string) (int64
 func (s *TokenStore) DeleteExpiredTokens(ctx context.Context, now time.Time) (int64, error) {
 	res, err := s.coll.DeleteMany(ctx, bson.D{{Key: fieldTokenExpiresAt, Value: bson.D{{Key: "$lt", Value: now}}}})
 	if err != nil {
-		return 0, fmt.Errorf("mongostore: delete expired tokens: %w", err)
+		return 0, fmt.Errorf("mongostore: delete expired tokens: %w", unavailable(err))
 	}
 	return res.DeletedCount, nil
 }

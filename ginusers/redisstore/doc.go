@@ -54,6 +54,12 @@
 // Errors are prefixed "redisstore: " and wrap the cause: the ginusers
 // sentinels ([ginusers.ErrTokenExists], [ginusers.ErrTokenNotFound]), the
 // context's error, or go-redis's error. Compare them with [errors.Is].
+// When Redis cannot be reached in time (a dial or network error, a timeout,
+// a pool timeout, a server still loading), the error wraps both
+// [ginusers.ErrUnavailable] and go-redis's error, and the routes answer 503
+// with Retry-After. How long a command waits is the client's DialTimeout,
+// ReadTimeout, WriteTimeout, PoolTimeout and MaxRetries (go-redis' defaults:
+// 5 s, 3 s, 3 s, 4 s, 3 retries).
 //
 // # Testing
 //

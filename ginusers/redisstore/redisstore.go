@@ -198,7 +198,7 @@ func (s *Store) CreateToken(ctx context.Context, t ginusers.AccessToken) error {
 		[]string{s.tokenKey(t.Digest), s.userKey(t.UserID)},
 		value, expires, t.Digest).Int64()
 	if err != nil {
-		return fmt.Errorf("redisstore: create token: %w", err)
+		return fmt.Errorf("redisstore: create token: %w", unavailable(err))
 	}
 	if created == 0 {
 		return fmt.Errorf("redisstore: create token: %w", ginusers.ErrTokenExists)
@@ -224,7 +224,7 @@ func (s *Store) GetToken(ctx context.Context, digest string) (ginusers.AccessTok
 		return ginusers.AccessToken{}, fmt.Errorf("redisstore: get token: %w: %w", ginusers.ErrTokenNotFound, err)
 	}
 	if err != nil {
-		return ginusers.AccessToken{}, fmt.Errorf("redisstore: get token: %w", err)
+		return ginusers.AccessToken{}, fmt.Errorf("redisstore: get token: %w", unavailable(err))
 	}
 	var v tokenValue
 	if err := json.Unmarshal(raw, &v); err != nil {
@@ -254,7 +254,7 @@ func (s *Store) DeleteToken(ctx context.Context, digest string) (bool, error) {
 		[]string{s.tokenKey(digest)},
 		s.prefix+userIndexInfix, digest).Int64()
 	if err != nil {
-		return false, fmt.Errorf("redisstore: delete token: %w", err)
+		return false, fmt.Errorf("redisstore: delete token: %w", unavailable(err))
 	}
 	return n == 1, nil
 }
@@ -271,7 +271,7 @@ func (s *Store) DeleteUserTokens(ctx context.Context, userID string) (int64, err
 		[]string{s.userKey(userID)},
 		s.prefix, userID).Int64()
 	if err != nil {
-		return 0, fmt.Errorf("redisstore: delete user tokens: %w", err)
+		return 0, fmt.Errorf("redisstore: delete user tokens: %w", unavailable(err))
 	}
 	return n, nil
 }
