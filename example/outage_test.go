@@ -125,7 +125,7 @@ func startExampleLogged(t *testing.T, env map[string]string, logs io.Writer) (st
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, func(k string) string { return env[k] }, slog.New(slog.NewTextHandler(logs, nil)), ready)
+		done <- run(ctx, func(k string) string { return env[k] }, slog.New(slog.NewTextHandler(logs, nil)), defaultLimits(), ready)
 	}()
 	select {
 	case addr := <-ready:

@@ -56,7 +56,9 @@ func TestUnreachableServerIsUnavailable(t *testing.T) {
 		{"Store.Get", func(ctx context.Context) error { _, err := users.Get(ctx, id); return err }},
 		{"Store.GetByEmail", func(ctx context.Context) error { _, err := users.GetByEmail(ctx, "king.arthur@camelot.bt"); return err }},
 		{"Store.Update", func(ctx context.Context) error {
-			return users.Update(ctx, &ginusers.User[storetest.Fields]{ID: id, Email: "king.arthur@camelot.bt"})
+			email := "king.arthur@camelot.bt"
+			_, err := users.Update(ctx, id, ginusers.UserChange[storetest.Fields]{Email: &email}, ginusers.UserCondition{})
+			return err
 		}},
 		{"Store.Delete", func(ctx context.Context) error { return users.Delete(ctx, id) }},
 		{"Store.EnsureIndexes", users.EnsureIndexes},
