@@ -7,6 +7,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"golang.org/x/net/idna"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -15,9 +16,10 @@ const maxEmailLength = 2048
 
 // NormalizeEmail checks that s is an e-mail address and returns its
 // normalised form, the one stored: surrounding white space removed,
-// Unicode normalization form C applied, a
-// display name ("Name <addr>") reduced to the address, and the domain in
-// lower case; the local part keeps its case. It returns an error whose text
+// Unicode normalization form C applied, a display name ("Name <addr>")
+// reduced to the address, and the domain mapped by IDNA's UTS #46 rules
+// (lower case, full-width and other compatibility forms folded), in its
+// Unicode form; the local part keeps its case. It returns an error whose text
 // explains what is wrong, fit to show to the client.
 func NormalizeEmail(s string) (string, error) {
 	s = norm.NFC.String(strings.TrimSpace(s))
@@ -69,7 +71,13 @@ func NormalizeEmail(s string) (string, error) {
 	if strings.HasPrefix(local, ".") || strings.HasSuffix(local, ".") || strings.Contains(local, "..") {
 		return "", errors.New("the email address contains a period in an invalid position")
 	}
-	domain = strings.ToLower(domain)
+	// UTS #46 mapping (IDNA's lookup profile): case folded, full-width and
+	// other compatibility forms mapped, so "ｅxample.com", "EXAMPLE.com"
+	// and "example.com" are one domain (D3). The stored form is Unicode.
+	domain, err := idna.Lookup.ToUnicode(domain)
+	if err != nil {
+		return "", errors.New("the part after the @-sign is not valid IDNA")
+	}
 	if !strings.Contains(domain, ".") {
 		return "", errors.New("the part after the @-sign is not valid: it should have a period")
 	}

@@ -31,6 +31,11 @@ func TestNormalizeEmail(t *testing.T) {
 		{"a Unicode address is accepted", "иван@пример.рф", "иван@пример.рф", false},
 		{"a Unicode domain is lower-cased", "иван@ПРИМЕР.РФ", "иван@пример.рф", false},
 		{"a Unicode local part keeps its case", "Иван@пример.рф", "Иван@пример.рф", false},
+		{"a full-width domain is mapped to ASCII (UTS #46)", "alice@\uff45xample.com", "alice@example.com", false},
+		{"an upper-case full-width domain is mapped and lower-cased", "alice@\uff25\uff38AMPLE.com", "alice@example.com", false},
+		{"a punycode domain is stored in its Unicode form", "a@xn--bcher-kva.de", "a@bücher.de", false},
+		{"an upper-case Unicode domain is folded", "a@BÜCHER.de", "a@bücher.de", false},
+		{"the local part is not mapped: a full-width local part is kept", "\uff41lice@example.com", "\uff41lice@example.com", false},
 		{"an address of 64 characters before the @ is accepted", strings.Repeat("a", 64) + "@example.com", strings.Repeat("a", 64) + "@example.com", false},
 
 		{"the empty string is refused", "", "", true},
@@ -108,6 +113,10 @@ func TestEmailKey(t *testing.T) {
 		{"addresses differing in the case of the local part have one key", "John@example.com", "john@example.com", true},
 		{"addresses differing in Unicode case have one key", "Иван@пример.рф", "иван@пример.рф", true},
 		{"different addresses have different keys", "john@example.com", "jon@example.com", false},
+		{"a full-width domain is the ASCII domain (D3)", "alice@\uff45xample.com", "alice@example.com", true},
+		{"a Unicode domain is its punycode form", "a@bücher.de", "A@XN--BCHER-KVA.DE", true},
+		{"a dotless İ in the local part folds to i (one account, D3)", "al\u0130ce@example.com", "alice@example.com", true},
+		{"a full-width local part is another address", "\uff41lice@example.com", "alice@example.com", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

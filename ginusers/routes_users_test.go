@@ -295,3 +295,36 @@ func TestAuthenticatedRoute(t *testing.T) {
 	}
 	wantDetail(t, a.req("GET", "/authenticated-route", nil), 401, "Unauthorized")
 }
+
+// TestEmailIdentity: D3. Only an ASCII-case change keeps verification; a
+// Unicode case variant is a new address; domains compare in IDNA form.
+func TestEmailIdentity(t *testing.T) {
+	a := newApp(t)
+	_, tok := a.user("alice@example.com", true, false, true)
+	me := bearer(tok)
+	patch := func(email string) response {
+		t.Helper()
+		r := a.req("PATCH", "/users/me", map[string]any{"email": email}, me...)
+		wantStatus(t, r, 200)
+		return r
+	}
+	if r := patch("ALICE@example.com"); r.Field("email") != "ALICE@example.com" || r.Field("is_verified") != true {
+		t.Fatalf("an ASCII-case change = %s, want the new case, still verified", r.Body)
+	}
+	if r := patch("ALICE@\uff25XAMPLE.com"); r.Field("email") != "ALICE@example.com" || r.Field("is_verified") != true {
+		t.Fatalf("the same address with a full-width domain = %s, want it normalised and still verified", r.Body)
+	}
+	if r := patch("al\u0130ce@example.com"); r.Field("is_verified") != false {
+		t.Fatalf("a change to a Unicode case variant (İ for i) = %s, want is_verified false", r.Body)
+	}
+	// Registration: the IDNA variants of a taken domain are taken.
+	a.register("bob@example.com", "guinevere")
+	for _, email := range []string{"bob@\uff45xample.com", "BOB@EXAMPLE.COM", "Bob@ＥＸＡＭＰＬＥ.com"} {
+		wantDetail(t, a.req("POST", "/auth/register", map[string]any{"email": email, "password": "guinevere"}), 400, "REGISTER_USER_ALREADY_EXISTS")
+	}
+	if u := a.register("carol@ＢÜCHER.de", "guinevere"); u["email"] != "carol@bücher.de" {
+		t.Fatalf("registered email = %v, want the domain folded to carol@bücher.de", u["email"])
+	}
+	wantDetail(t, a.req("POST", "/auth/register", map[string]any{"email": "carol@xn--bcher-kva.de", "password": "guinevere"}), 400, "REGISTER_USER_ALREADY_EXISTS")
+	a.login("CAROL@XN--BCHER-KVA.DE", "guinevere")
+}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/net/idna"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -219,10 +220,28 @@ func (upd *UserUpdate[F]) changes(safe bool) Changes {
 }
 
 // EmailKey returns the form of an e-mail address under which stores compare
-// addresses: the whole address in Unicode normalization form C, in lower
-// case. Two addresses with the same key belong to the same user, so "é"
-// typed as one code point or as "e" and a combining accent is one address.
-func EmailKey(email string) string { return strings.ToLower(norm.NFC.String(email)) }
+// addresses: the local part in Unicode normalization form C and lower case,
+// and the domain in its ASCII (IDNA, UTS #46) form. Two addresses with the
+// same key belong to the same user, so "é" typed as one code point or as
+// "e" and a combining accent is one address, and so are "bücher.de",
+// "BÜCHER.de" and "xn--bcher-kva.de", or "ｅxample.com" and "example.com".
+// A string without "@", or whose domain is not valid IDNA, is only
+// normalised and lower-cased.
+//
+// Stores that keep the key must recompute it if this definition changes
+// (mongostore does so in EnsureIndexes).
+func EmailKey(email string) string {
+	email = norm.NFC.String(email)
+	at := strings.LastIndexByte(email, '@')
+	if at < 0 {
+		return strings.ToLower(email)
+	}
+	domain, err := idna.Lookup.ToASCII(email[at+1:])
+	if err != nil {
+		domain = strings.ToLower(email[at+1:])
+	}
+	return strings.ToLower(email[:at]) + "@" + domain
+}
 
 // goFieldNames returns the Go names of the fields of F that an update of
 // the application fields with the given JSON names writes: those fields,

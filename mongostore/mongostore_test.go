@@ -381,3 +381,93 @@ func TestNewWithNonStructFields(t *testing.T) {
 		t.Fatalf("Get() with a string field type error = %v, want a configuration error", err)
 	}
 }
+
+// TestEnsureIndexesRecomputesOldKeys: keys stored under the first
+// release's definition (the whole address lower-cased) are recomputed once
+// (D3: domains in IDNA form), so old users are found by any IDNA variant
+// of their domain and the variants stay unique.
+func TestEnsureIndexesRecomputesOldKeys(t *testing.T) {
+	ctx := t.Context()
+	coll := mongotest.Database(t).Collection("users")
+	old := func(email, key string) bson.ObjectID {
+		id := bson.NewObjectID()
+		if _, err := coll.InsertOne(ctx, bson.D{
+			{Key: "_id", Value: id}, {Key: "email", Value: email}, {Key: "email_key", Value: key},
+			{Key: "hashed_password", Value: "h"}, {Key: "is_active", Value: true},
+			{Key: "is_superuser", Value: false}, {Key: "is_verified", Value: true},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	id := old("Alice@bücher.de", "alice@bücher.de")
+	s := mongostore.New[storetest.Fields](coll)
+	if err := s.EnsureIndexes(ctx); err != nil {
+		t.Fatalf("EnsureIndexes() error = %v, want nil", err)
+	}
+	m := rawDoc(t, coll, id.Hex())
+	if m["email_key"] != "alice@xn--bcher-kva.de" || m["email_key_v"] != int32(2) && m["email_key_v"] != int64(2) {
+		t.Fatalf("after EnsureIndexes: email_key %v, email_key_v %v (%T); want the IDNA key and version 2", m["email_key"], m["email_key_v"], m["email_key_v"])
+	}
+	for _, email := range []string{"alice@XN--BCHER-KVA.DE", "ALICE@bücher.de"} {
+		if u, err := s.GetByEmail(ctx, email); err != nil || u.ID != id.Hex() {
+			t.Fatalf("GetByEmail(%q) = %v, %v; want the recomputed user", email, u, err)
+		}
+	}
+	err := s.Create(ctx, &ginusers.User[storetest.Fields]{Email: "alice@xn--bcher-kva.de"})
+	if !errors.Is(err, ginusers.ErrUserExists) {
+		t.Fatalf("Create() of the punycode form error = %v, want one wrapping %v", err, ginusers.ErrUserExists)
+	}
+	// A second run finds nothing left to recompute.
+	if err := s.EnsureIndexes(ctx); err != nil {
+		t.Fatalf("second EnsureIndexes() error = %v, want nil", err)
+	}
+
+	// Two old users whose addresses become one under the new definition
+	// are reported, not merged.
+	coll2 := mongotest.Database(t).Collection("users")
+	id1 := bson.NewObjectID()
+	for i, d := range []bson.D{
+		{{Key: "_id", Value: id1}, {Key: "email", Value: "bob@example.com"}, {Key: "email_key", Value: "bob@example.com"}},
+		{{Key: "_id", Value: bson.NewObjectID()}, {Key: "email", Value: "bob@\uff45xample.com"}, {Key: "email_key", Value: "bob@\uff45xample.com"}},
+	} {
+		if _, err := coll2.InsertOne(ctx, d); err != nil {
+			t.Fatalf("InsertOne #%d error = %v", i, err)
+		}
+	}
+	err = mongostore.New[storetest.Fields](coll2).EnsureIndexes(ctx)
+	if !errors.Is(err, ginusers.ErrUserExists) {
+		t.Fatalf("EnsureIndexes() over IDNA duplicates error = %v, want one wrapping %v", err, ginusers.ErrUserExists)
+	}
+}
+
+// TestEnsureIndexesMigratesTokensValidAfter: users revoked under the first
+// release (tokens_valid_after) get a session epoch, so the tokens issued
+// before the upgrade (which carry none) stay dead.
+func TestEnsureIndexesMigratesTokensValidAfter(t *testing.T) {
+	ctx := t.Context()
+	coll := mongotest.Database(t).Collection("users")
+	revoked, kept := bson.NewObjectID(), bson.NewObjectID()
+	for _, d := range []bson.D{
+		{{Key: "_id", Value: revoked}, {Key: "email", Value: "r@camelot.bt"}, {Key: "tokens_valid_after", Value: time.Now()}},
+		{{Key: "_id", Value: kept}, {Key: "email", Value: "k@camelot.bt"}},
+	} {
+		if _, err := coll.InsertOne(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := mongostore.New[storetest.Fields](coll)
+	if err := s.EnsureIndexes(ctx); err != nil {
+		t.Fatalf("EnsureIndexes() error = %v", err)
+	}
+	r, err := s.Get(ctx, revoked.Hex())
+	if err != nil || r.SessionEpoch == "" {
+		t.Fatalf("Get(revoked user) = %+v, %v; want a session epoch", r, err)
+	}
+	if _, ok := rawDoc(t, coll, revoked.Hex())["tokens_valid_after"]; ok {
+		t.Fatal("tokens_valid_after is still stored after the migration")
+	}
+	if k, err := s.Get(ctx, kept.Hex()); err != nil || k.SessionEpoch != "" {
+		t.Fatalf("Get(never revoked user) = %+v, %v; want no epoch", k, err)
+	}
+}

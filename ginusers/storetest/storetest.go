@@ -78,6 +78,7 @@ var suite = []struct {
 	{"Create refuses a taken address", testCreateDuplicate},
 	{"Create refuses a taken address in another case", testCreateDuplicateCase},
 	{"Create refuses a taken address in another Unicode case", testCreateDuplicateUnicode},
+	{"Create refuses a taken address whose domain differs only in its IDNA form", testCreateDuplicateIDNA},
 	{"GetByEmail ignores case", testGetByEmailCase},
 	{"GetByEmail matches exactly, not as a pattern", testGetByEmailExact},
 	{"stored e-mail keeps its case", testEmailKeepsCase},
@@ -326,6 +327,18 @@ func testCreateDuplicateUnicode(t *testing.T, s store) {
 	if got.Email != "Иван@пример.рф" {
 		t.Fatalf(`GetByEmail("иван@ПРИМЕР.рф").Email = %q, want "Иван@пример.рф"`, got.Email)
 	}
+}
+
+func testCreateDuplicateIDNA(t *testing.T, s store) {
+	create(t, s, fullUser("alice@bücher.de"))
+	for _, email := range []string{"alice@xn--bcher-kva.de", "ALICE@BÜCHER.DE", "alice@XN--BCHER-KVA.de"} {
+		wantErr(t, fmt.Sprintf("Create(%q) after \"alice@bücher.de\"", email), s.Create(t.Context(), fullUser(email)), ginusers.ErrUserExists)
+		if got := mustGetByEmail(t, s, email); got.Email != "alice@bücher.de" {
+			t.Fatalf("GetByEmail(%q).Email = %q, want \"alice@bücher.de\"", email, got.Email)
+		}
+	}
+	create(t, s, fullUser("bob@example.com"))
+	wantErr(t, "Create(full-width domain) after \"bob@example.com\"", s.Create(t.Context(), fullUser("bob@\uff45xample.com")), ginusers.ErrUserExists)
 }
 
 func testGetByEmailCase(t *testing.T, s store) {
