@@ -145,3 +145,61 @@ func BenchmarkMeByStrategy(b *testing.B) {
 		})
 	}
 }
+
+// benchRequest sends one request through e and returns the recorder.
+func benchRequest(b *testing.B, e *gin.Engine, method, path, body, ct string, headers ...string) *httptest.ResponseRecorder {
+	b.Helper()
+	r := httptest.NewRequest(method, path, strings.NewReader(body))
+	if ct != "" {
+		r.Header.Set("Content-Type", ct)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		r.Header.Set(headers[i], headers[i+1])
+	}
+	w := httptest.NewRecorder()
+	e.ServeHTTP(w, r)
+	return w
+}
+
+// BenchmarkRevocationCost measures what revocation adds to GET /users/me
+// (in-memory store, so the difference is not hidden by a database round
+// trip): the default revocable JWT, for a user whose sessions were revoked
+// once (the token carries an epoch) and who logged out 16 tokens one by one
+// (the revoked-token list the request checks), against the same request
+// with revocation switched off (WithInsecureIrrevocableJWT).
+func BenchmarkRevocationCost(b *testing.B) {
+	for _, tt := range []struct {
+		name string
+		opts []ginusers.JWTOption
+	}{
+		{"revocable", nil},
+		{"irrevocable", []ginusers.JWTOption{ginusers.WithInsecureIrrevocableJWT()}},
+	} {
+		b.Run(tt.name, func(b *testing.B) {
+			s, err := ginusers.NewJWTStrategy(testSecret, tt.opts...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			e, tok := benchRouter(b, storetest.NewMemStore[Fields](),
+				ginusers.WithBackends(ginusers.NewBackend("jwt", ginusers.NewBearerTransport(), s)))
+			login := func() string {
+				w := benchRequest(b, e, "POST", "/auth/jwt/login", url.Values{"username": {"bench@camelot.bt"}, "password": {"guinevere"}}.Encode(), "application/x-www-form-urlencoded")
+				if w.Code != 200 {
+					b.Fatalf("login = %d", w.Code)
+				}
+				t := w.Body.String()
+				t = t[strings.Index(t, `"access_token":"`)+16:]
+				return t[:strings.IndexByte(t, '"')]
+			}
+			if w := benchRequest(b, e, "POST", "/auth/logout-all", "", "", "Authorization", "Bearer "+tok); w.Code != 204 {
+				b.Fatalf("logout-all = %d", w.Code)
+			}
+			for range 16 {
+				if w := benchRequest(b, e, "POST", "/auth/jwt/logout", "", "", "Authorization", "Bearer "+login()); w.Code != 204 {
+					b.Fatalf("logout = %d", w.Code)
+				}
+			}
+			benchMe(b, e, login())
+		})
+	}
+}

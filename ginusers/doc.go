@@ -82,7 +82,11 @@
 // bcrypt or argon2id hashes made by fastapi-users are verified and
 // upgraded at login. Tokens are HS256 JWTs with exp and iat, a pinned
 // algorithm and one audience per purpose, or opaque 256-bit tokens stored
-// as SHA-256 digests. Login costs one hash whether or not the account
+// as SHA-256 digests. Sessions end when they should, by default: a new or
+// reset password, a deactivation and logging out everywhere replace the
+// user's session epoch ([User.SessionEpoch]), which every token carries,
+// and logging out ends the token used. Writes change only the fields they
+// mean to change, under conditions the store checks ([Store.Update]). Login costs one hash whether or not the account
 // exists; forgot-password and request-verify answer 202 in every case and
 // deliver tokens off the request path. Cookie-authenticated unsafe requests
 // from other origins are refused. See docs/security.md for what ginusers

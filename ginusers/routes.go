@@ -53,9 +53,10 @@ func Routes[F any](r gin.IRouter, m *Manager[F]) {
 //	with [WithRequireVerified], 422 for a missing field or a JSON body.
 //
 //	POST /logout: requires an active user (401) and, with
-//	[WithRequireVerified], a verified one (403). Destroys the token with the
-//	strategy of the backend that authenticated the request (a JWT cannot be
-//	destroyed), then answers this backend's logout response (204).
+//	[WithRequireVerified], a verified one (403). Ends the session of the
+//	token that authenticated the request, whichever backend it came from
+//	([Manager.Logout]: a stored token is deleted, a JWT revoked), then
+//	answers this backend's logout response (204).
 func AuthRoutes[F any](r gin.IRouter, m *Manager[F], b *Backend) {
 	r.POST("/login", m.handleLogin(b))
 	r.POST("/logout", m.handleLogout(b))
@@ -65,8 +66,8 @@ func AuthRoutes[F any](r gin.IRouter, m *Manager[F], b *Backend) {
 //
 //	POST /logout-all: requires an active user (401) and, with
 //	[WithRequireVerified], a verified one (403). Calls [Manager.LogoutAll]:
-//	every stored token of the user is deleted and, with
-//	[WithJWTRevocation], every token issued so far is refused. Answers the
+//	every token issued so far is refused, JWTs included, and every stored
+//	token of the user is deleted. Answers the
 //	logout response of the backend that authenticated the request (204,
 //	clearing the cookie for a cookie backend).
 func LogoutAllRoutes[F any](r gin.IRouter, m *Manager[F]) {

@@ -18,18 +18,20 @@
 // Each user is one document:
 //
 //	{
-//	  "_id":                ObjectID,  // User.ID is its 24-digit hex form
-//	  "email":              string,    // as given, case kept
-//	  "email_key":          string,    // ginusers.EmailKey(email): lookups and uniqueness
-//	  "hashed_password":    string,
-//	  "is_active":          bool,
-//	  "is_superuser":       bool,
-//	  "is_verified":        bool,
-//	  "tokens_valid_after": date,      // absent when zero
-//	  ...                              // the fields of F, inline, by their bson tags
+//	  "_id":             ObjectID,  // User.ID is its 24-digit hex form
+//	  "email":           string,    // as given, case kept
+//	  "email_key":       string,    // ginusers.EmailKey(email): lookups and uniqueness
+//	  "email_key_v":     int,       // the definition of the key (2)
+//	  "hashed_password": string,
+//	  "is_active":       bool,
+//	  "is_superuser":    bool,
+//	  "is_verified":     bool,
+//	  "session_epoch":   string,    // absent when empty
+//	  "revoked_tokens":  {jti: date, ...}, // absent when empty
+//	  ...                           // the fields of F, inline, by their bson tags
 //	}
 //
-// That is fastapi-users' layout plus email_key (and tokens_valid_after), so
+// That is fastapi-users' layout plus email_key and the session fields, so
 // the documents of a fastapi-users service read as users here, and an
 // update here leaves fields it does not know, such as oauth_accounts, alone.
 // Dates are stored with millisecond precision. Give the fields of F bson
@@ -68,6 +70,14 @@
 // refused when read and removed by [TokenStore.DeleteExpiredTokens].
 //
 // # FerretDB
+//
+// [Store.Update] is one findAndModify whose filter holds the user's _id and
+// the conditions of the change (ginusers.UserCondition), and whose update
+// sets only the fields the change names. On MongoDB that is atomic, across
+// processes. FerretDB v1 applies updates without a lock (read, change in
+// Go, write back), so a Store also serialises its writes to one user
+// within its process: enough for the embedded FerretDB, which serves one
+// process; not for several instances sharing one FerretDB server.
 //
 // FerretDB v1 lacks collations, so lookups never use one: they compare
 // email_key with an exact string (never a regular expression). It has no

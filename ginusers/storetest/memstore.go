@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"sync"
 	"time"
@@ -249,7 +250,7 @@ func storedUser[F any](u *ginusers.User[F]) *ginusers.User[F] {
 func cloneUser[F any](u *ginusers.User[F]) *ginusers.User[F] {
 	c := *u
 	c.Fields = deepCopy(u.Fields)
-	c.RevokedTokens = deepCopy(u.RevokedTokens)
+	c.RevokedTokens = maps.Clone(u.RevokedTokens)
 	return &c
 }
 
