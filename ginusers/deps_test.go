@@ -33,3 +33,17 @@ func TestCoreDoesNotImportMongo(t *testing.T) {
 		}
 	}
 }
+
+// golang-jwt is the independent JWT library that checks ginusers' tokens in
+// interop_test.go: only tests may import it, never the code users build.
+func TestGolangJWTIsATestDependencyOnly(t *testing.T) {
+	deps, err := exec.Command("go", "list", "-deps", "github.com/ginusers/kit/...").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list -deps: %v\n%s", err, deps)
+	}
+	for _, pkg := range strings.Fields(string(deps)) {
+		if strings.HasPrefix(pkg, "github.com/golang-jwt/jwt/v5") {
+			t.Errorf("a non-test package of the module depends on %s", pkg)
+		}
+	}
+}
