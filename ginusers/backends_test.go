@@ -39,6 +39,7 @@ func multiApp(t *testing.T, store string, extra ...ginusers.Option) *app {
 	t.Helper()
 	a := newApp(t) // for the database and the store; rebuilt below
 	ts := tokenStores[store](t, a)
+	a.tokens = ts
 	jwtS, err := ginusers.NewJWTStrategy(testSecret)
 	if err != nil {
 		t.Fatal(err)

@@ -61,47 +61,79 @@ func TestHashingIsBounded(t *testing.T) {
 			a.req("POST", "/auth/jwt/login", form(user, "guinevere"))
 		})
 	}
-	wg.Wait()
+	waitGroup(t, &wg, raceTimeout, "16 concurrent logins with 2 hashing slots")
 	if got := h.max.Load(); got > 2 || got < 1 {
 		t.Fatalf("concurrent hash calls peaked at %d, want at most 2", got)
 	}
 }
 
+// TestLoginWaitingForAHashSlotGivesUp: with one hashing slot, held by a
+// login whose hash is stuck, a second login whose client gives up after
+// 50 ms answers 503 at once. Every wait has a deadline of its own, so a
+// broken bound (the second login hashes anyway) or a wait that ignores the
+// request's context fails the test within seconds instead of hanging it.
 func TestLoginWaitingForAHashSlotGivesUp(t *testing.T) {
-	block := make(chan struct{})
-	h := &blockingHasher{inner: newCountingHasher(), block: block}
+	h := &blockingHasher{inner: newCountingHasher(), block: make(chan struct{}), entered: make(chan struct{}, 16)}
 	a := newApp(t, ginusers.WithPasswordHasher(h), ginusers.WithMaxConcurrentHashes(1))
 	u, _ := a.user("king.arthur@camelot.bt", true, false, false) // hashes before blocking
 	h.armed.Store(true)
-	var first sync.WaitGroup
-	first.Go(func() { a.req("POST", "/auth/jwt/login", form(u.Email, "password123")) }) // takes the only slot and blocks
-	defer first.Wait()
-	for h.waiting.Load() == 0 {
-		runtime.Gosched()
+	release := sync.OnceFunc(func() { close(h.block) })
+	defer release() // also when the test fails: the stuck logins finish
+
+	first := make(chan response, 1)
+	go func() { first <- a.req("POST", "/auth/jwt/login", form(u.Email, "password123")) }() // takes the only slot and blocks
+	select {
+	case <-h.entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the first login did not reach the password hasher within 10s")
 	}
+
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancel()
-	r := httptest.NewRequestWithContext(ctx, "POST", "/auth/jwt/login", strings.NewReader(form(u.Email, "password123").Encode()))
-	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	w := httptest.NewRecorder()
-	a.engine.ServeHTTP(w, r)
-	close(block)
-	if w.Code != http.StatusServiceUnavailable {
-		t.Fatalf("login while hashing is saturated and the client gave up = %d %s, want 503", w.Code, w.Body)
+	second := make(chan *httptest.ResponseRecorder, 1)
+	go func() {
+		r := httptest.NewRequestWithContext(ctx, "POST", "/auth/jwt/login", strings.NewReader(form(u.Email, "password123").Encode()))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		w := httptest.NewRecorder()
+		a.engine.ServeHTTP(w, r)
+		second <- w
+	}()
+	select {
+	case w := <-second:
+		if w.Code != http.StatusServiceUnavailable {
+			t.Fatalf("login while hashing is saturated and the client gave up = %d %s, want 503", w.Code, w.Body)
+		}
+	case <-h.entered:
+		t.Fatal("a second login entered the password hasher while the only hashing slot was held: WithMaxConcurrentHashes(1) is not enforced")
+	case <-time.After(5 * time.Second):
+		t.Fatal("a login waiting for a hashing slot was still waiting 5s after its client gave up (50ms): the wait ignores the request's context")
+	}
+
+	release()
+	select {
+	case r := <-first:
+		wantStatus(t, r, http.StatusOK)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the first login did not finish within 10s of its hash being released")
 	}
 }
 
+// blockingHasher, once armed, announces each Verify on entered (without
+// waiting) and holds it until block is closed.
 type blockingHasher struct {
 	inner   ginusers.PasswordHasher
 	block   chan struct{}
+	entered chan struct{}
 	armed   atomic.Bool
-	waiting atomic.Int64
 }
 
 func (h *blockingHasher) Hash(p string) (string, error) { return h.inner.Hash(p) }
 func (h *blockingHasher) Verify(p, hash string) (bool, bool, error) {
 	if h.armed.Load() {
-		h.waiting.Add(1)
+		select {
+		case h.entered <- struct{}{}:
+		default:
+		}
 		<-h.block
 	}
 	return h.inner.Verify(p, hash)

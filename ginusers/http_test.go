@@ -72,6 +72,7 @@ type app struct {
 	coll   *mongo.Collection
 	hasher *countingHasher
 	now    time.Time
+	tokens ginusers.AccessTokenStore // the database backends' store (multiApp)
 }
 
 // newApp builds the full example layout on a fresh database of the embedded

@@ -241,7 +241,7 @@ func TestResetTokenConcurrentUse(t *testing.T) {
 	for i := range n {
 		wg.Go(func() { codes[i] = a.resetPassword(tok, "parallel-password").Code })
 	}
-	wg.Wait()
+	waitGroup(t, &wg, raceTimeout, "10 concurrent resets with one token")
 	ok := 0
 	for _, c := range codes {
 		if c == 200 {

@@ -113,7 +113,7 @@ func TestRegisterRaceGivesOneUser(t *testing.T) {
 			codes[i] = a.req("POST", "/auth/register", map[string]any{"email": email, "password": "guinevere"})
 		})
 	}
-	wg.Wait()
+	waitGroup(t, &wg, raceTimeout, "20 concurrent registrations of one address")
 	created := 0
 	for _, r := range codes {
 		switch {

@@ -169,7 +169,7 @@ func TestEmailChangeRace(t *testing.T) {
 			results[i] = a.req("PATCH", "/users/me", map[string]any{"email": "grail@camelot.bt"}, bearer(tokens[i])...)
 		})
 	}
-	wg.Wait()
+	waitGroup(t, &wg, raceTimeout, "20 concurrent changes to one address")
 	ok := 0
 	for _, r := range results {
 		switch {

@@ -297,7 +297,14 @@ func TestSMTPSendIsSafeForConcurrentUse(t *testing.T) {
 			errs <- s.Send(t.Context(), mail.Message{To: "ada@example.com", Subject: "s", Body: "b"})
 		})
 	}
-	wg.Wait()
+	// A deadlock fails the test, it does not hang the package.
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("%d concurrent Send() still running after 20s", n)
+	}
 	close(errs)
 	for err := range errs {
 		if err != nil {

@@ -768,6 +768,28 @@ func testCancelled(t *testing.T, s store) {
 
 const racers = 20
 
+// raceTimeout bounds the wait for the goroutines of a concurrency case:
+// far more than a store needs on a loaded machine, far less than go test's
+// timeout. A store that deadlocks then fails the case that caught it,
+// instead of hanging the test binary until the timeout kills it.
+const raceTimeout = 30 * time.Second
+
+// waitRacers waits for wg, at most raceTimeout, and fails the test naming
+// what it waited for when wg is not done by then.
+func waitRacers(t *testing.T, wg *sync.WaitGroup, what string) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(raceTimeout):
+		t.Fatalf("%s: still running after %v; does the store deadlock, or ignore its context?", what, raceTimeout)
+	}
+}
+
 // tally counts the results of racing calls.
 type tally struct {
 	mu     sync.Mutex
@@ -821,7 +843,7 @@ func testConcurrentCreate(t *testing.T, s store) {
 		})
 	}
 	close(start)
-	wg.Wait()
+	waitRacers(t, &wg, fmt.Sprintf("%d concurrent Create() of one address", racers))
 	res.check(t, "Create() of one address")
 
 	got := mustGetByEmail(t, s, "GRAIL@camelot.bt")
@@ -861,7 +883,7 @@ func testConcurrentUpdate(t *testing.T, s store) {
 		})
 	}
 	close(start)
-	wg.Wait()
+	waitRacers(t, &wg, fmt.Sprintf("%d concurrent Update() of different users to one address", racers))
 	res.check(t, "Update() of different users to one address")
 
 	got := mustGetByEmail(t, s, "grail@camelot.bt")
@@ -912,7 +934,7 @@ func testConcurrentConditional(t *testing.T, s store) {
 			})
 		}
 		close(start)
-		wg.Wait()
+		waitRacers(t, &wg, fmt.Sprintf("round %d: %d concurrent Updates conditional on one hash", round, racers))
 		if len(ok) != 1 || conflict != racers-1 || len(other) != 0 {
 			t.Fatalf("round %d: %d concurrent Updates conditional on one hash: %d succeeded, %d ErrConflict, other errors %v; want 1, %d, none",
 				round, racers, len(ok), conflict, other, racers-1)
@@ -946,7 +968,7 @@ func testConcurrentFields(t *testing.T, s store) {
 			})
 		}
 		close(start)
-		wg.Wait()
+		waitRacers(t, &wg, fmt.Sprintf("round %d: %d concurrent Updates of different fields", round, len(changes)))
 		for i, err := range errs {
 			if err != nil {
 				t.Fatalf("round %d: concurrent Update #%d error = %v, want nil", round, i, err)
@@ -983,7 +1005,7 @@ func testConcurrentFlag(t *testing.T, s store) {
 			}
 		}
 		close(start)
-		wg.Wait()
+		waitRacers(t, &wg, fmt.Sprintf("round %d: a deactivation racing %d Updates", round, racers))
 		if got := mustGet(t, s, u.ID); got.Active || got.Superuser {
 			t.Fatalf("round %d: after a deactivation and demotion racing %d unrelated Updates: active %v, superuser %v; the flags were reverted",
 				round, racers, got.Active, got.Superuser)

@@ -378,7 +378,7 @@ func testTokenConcurrentDelete(t *testing.T, s tokenStore) {
 		})
 	}
 	close(start)
-	wg.Wait()
+	waitRacers(t, &wg, fmt.Sprintf("%d concurrent DeleteToken() of one token", tokenRacers))
 	if len(fails) > 0 {
 		t.Fatalf("concurrent DeleteToken() errors = %v, want none", fails)
 	}
@@ -422,7 +422,7 @@ func testTokenConcurrentCreate(t *testing.T, s tokenStore) {
 		})
 	}
 	close(start)
-	wg.Wait()
+	waitRacers(t, &wg, fmt.Sprintf("%d concurrent CreateToken() of one digest", tokenRacers))
 	if len(fails) > 0 {
 		t.Fatalf("concurrent CreateToken() errors = %v, want nil or %v only", fails, ginusers.ErrTokenExists)
 	}
@@ -494,7 +494,7 @@ func testTokenCreateDuringDeleteUser(t *testing.T, s tokenStore) {
 		})
 	}
 	close(start)
-	wg.Wait()
+	waitRacers(t, &wg, "concurrent CreateToken() and DeleteUserTokens() of one user")
 	if len(fails) > 0 {
 		t.Fatalf("concurrent CreateToken() and DeleteUserTokens() errors = %v, want none", fails)
 	}
