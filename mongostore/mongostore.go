@@ -30,14 +30,9 @@ type Store[F any] struct {
 	// fields maps the Go names of F's fields to their document paths, for
 	// the updates of Update.
 	fields map[string][][]string
-	// writes serialises, within this process, the conditional writes to
-	// one user: FerretDB applies an update by reading the document,
-	// changing it in Go and writing it back, with no lock, so two writes
-	// racing on one document can lose one of them or both see their
-	// condition hold. MongoDB needs no such guard (every update of one
-	// document is atomic there, across processes too); it costs an
-	// uncontended mutex per write.
-	writes keyedLocks
+	// ns names the collection ("db.collection") in the keys of
+	// processWrites.
+	ns string
 	// backfillBatch is the batch size of EnsureIndexes' backfill.
 	backfillBatch int64
 }
@@ -49,7 +44,7 @@ var _ ginusers.Store[ginusers.NoFields] = (*Store[ginusers.NoFields])(nil)
 //
 // If F is neither a struct nor a map, every method returns an error.
 func New[F any](coll *mongo.Collection) *Store[F] {
-	s := &Store[F]{coll: coll, backfillBatch: backfillBatch}
+	s := &Store[F]{coll: coll, backfillBatch: backfillBatch, ns: coll.Database().Name() + "." + coll.Name()}
 	_, s.schemaErr = schemaKeys(reflect.TypeFor[userDoc[F]]())
 	if s.schemaErr == nil {
 		s.fields, s.schemaErr = fieldPaths(reflect.TypeFor[F]())
@@ -145,7 +140,7 @@ func (s *Store[F]) Update(ctx context.Context, id string, ch ginusers.UserChange
 		return nil, fmt.Errorf("mongostore: update user: %w", err)
 	}
 	filter := conditionFilter(oid, when)
-	unlock := s.writes.lock(id)
+	unlock := processWrites.lock(s.ns + "\x00" + id)
 	defer unlock()
 	var doc userDoc[F]
 	if len(ops) == 0 {
