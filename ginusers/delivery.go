@@ -119,15 +119,9 @@ func (q *deliveryQueue) wait(ctx context.Context) error {
 func (q *deliveryQueue) shutdown(ctx context.Context) error {
 	q.mu.Lock()
 	q.closed = true
-	idle := q.idle
 	q.mu.Unlock()
-	if idle == nil {
+	if q.wait(ctx) == nil {
 		return nil
-	}
-	select {
-	case <-idle:
-		return nil
-	case <-ctx.Done():
 	}
 	q.mu.Lock()
 	dropped := len(q.jobs)
@@ -136,10 +130,9 @@ func (q *deliveryQueue) shutdown(ctx context.Context) error {
 	q.cancel()
 	// The running deliveries see their context cancelled; give them a
 	// moment to return, but never hang on one that ignores it.
-	select {
-	case <-idle:
-	case <-time.After(time.Second):
-	}
+	grace, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_ = q.wait(grace)
 	q.logger.Warn("ginusers: deliveries abandoned at shutdown", "dropped", dropped)
 	return errors.Join(errors.New("ginusers: deliveries still pending at shutdown"), ctx.Err())
 }

@@ -1,7 +1,6 @@
 package ginusers_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -73,30 +72,12 @@ func (s *slowMail) waitStarted(t *testing.T, n int) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for the log handler's writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // TestDeliveryQueueIsBounded: a flood of forgot-password requests for
 // eligible users neither blocks requests nor runs more deliveries than
 // the bound; what does not fit in the backlog is dropped with a log line.
 func TestDeliveryQueueIsBounded(t *testing.T) {
 	mail := newSlowMail()
-	logs := &syncBuffer{}
+	logs := &logBuffer{}
 	a := newApp(t, ginusers.WithDeliveryQueue(2, 3), ginusers.OnAfterForgotPassword(mail.hook),
 		ginusers.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
 	const users = 12

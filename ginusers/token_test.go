@@ -149,6 +149,11 @@ func TestJWTStrategyReadToken(t *testing.T) {
 	}
 	eddsa := func(input []byte) []byte { return ed25519.Sign(edKey, input) }
 	goodParts := strings.Split(good, ".")
+	// The same signature bytes in a non-canonical encoding: the last of
+	// 43 characters carries 2 bits of the signature and 4 unused ones.
+	const b64chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	last := strings.IndexByte(b64chars, goodParts[2][42])
+	loose := goodParts[2][:42] + string(b64chars[last^1])
 	tamperedSig := []byte(goodParts[2])
 	tamperedSig[3] ^= 'A' ^ 'B'
 	if tamperedSig[3] == goodParts[2][3] {
@@ -204,6 +209,10 @@ func TestJWTStrategyReadToken(t *testing.T) {
 		{"a token with a crit list naming a missing header is refused", forge(t, `{"alg":"HS256","typ":"JWT","crit":["exp"]}`, valid, hs256(strategySecret)), false},
 		{"a token with an empty crit list is refused", forge(t, `{"alg":"HS256","typ":"JWT","crit":[]}`, valid, hs256(strategySecret)), false},
 		{"a token whose signature was altered is refused", goodParts[0] + "." + goodParts[1] + "." + string(tamperedSig), false},
+		{"a signature in non-canonical base64 (unused bits set) is refused", goodParts[0] + "." + goodParts[1] + "." + loose, false},
+		{"a signature one byte short is refused", goodParts[0] + "." + goodParts[1] + "." + goodParts[2][:40], false},
+		{"a signature one byte long is refused", goodParts[0] + "." + goodParts[1] + "." + goodParts[2] + "AA", false},
+		{"a payload in non-canonical base64 is refused", goodParts[0] + "." + goodParts[1] + "=" + "." + goodParts[2], false},
 		{"a token whose claims were swapped, keeping the signature, is refused", goodParts[0] + "." + b64url.EncodeToString([]byte(`{"sub":"000000000000000000000000","aud":["fastapi-users:auth"],"iat":1,"exp":99999999999}`)) + "." + goodParts[2], false},
 		{"a token without its signature is refused", goodParts[0] + "." + goodParts[1] + ".", false},
 		{"a token without its signature part is refused", goodParts[0] + "." + goodParts[1], false},

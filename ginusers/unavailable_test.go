@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -88,7 +87,7 @@ func TestInternalErrorUnavailable(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var logs syncBuilder
+			var logs logBuffer
 			store := &flakyStore{MemStore: storetest.NewMemStore[Fields](), err: tc.err}
 			m, err := ginusers.New[Fields](store,
 				ginusers.WithSecret(testSecret),
@@ -156,20 +155,3 @@ func tokenOf(t *testing.T, w *httptest.ResponseRecorder) string {
 	return out.AccessToken
 }
 
-// syncBuilder is a strings.Builder safe for concurrent writes.
-type syncBuilder struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuilder) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuilder) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
