@@ -154,4 +154,3 @@ func tokenOf(t *testing.T, w *httptest.ResponseRecorder) string {
 	}
 	return out.AccessToken
 }
-
