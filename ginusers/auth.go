@@ -7,27 +7,34 @@ import (
 	"net/http"
 	"strings"
 	"time"
-
-	"github.com/gin-gonic/gin"
 )
 
 // Transport carries a token between client and server: where a request's
-// token is read from and how login and logout answer. Implementations must
-// be safe for concurrent use.
+// token is read from and how login and logout answer. It knows net/http's
+// request and nothing of Gin. Implementations must be safe for concurrent
+// use.
 type Transport interface {
 	// Token returns the request's token, or "" when there is none. A
 	// malformed header counts as none: it is never an error.
 	Token(r *http.Request) string
-	// LoginResponse prepares the answer to a successful login carrying
-	// token. It may set headers (cookies) on c; it returns the status and
-	// the JSON body to write, nil for none. Nothing is written yet, so
-	// login hooks can still add headers.
-	LoginResponse(c *gin.Context, token string) (status int, body any)
-	// LogoutResponse prepares the answer to a logout the same way.
-	LogoutResponse(c *gin.Context) (status int, body any)
+	// LoginResponse returns the answer to a successful login carrying
+	// token: a status, headers (a cookie) and a JSON body (nil for none).
+	// Nothing is written yet, so login hooks can still add headers.
+	LoginResponse(token string) *Response
+	// LogoutResponse returns the answer to a logout the same way.
+	LogoutResponse() *Response
 	// Scheme returns the authentication scheme to announce in
 	// WWW-Authenticate on 401 answers ("Bearer"), or "" for none.
 	Scheme() string
+}
+
+// Response is an answer prepared by a [Transport] (and completed by the
+// [OnAfterLogin] hooks) that the HTTP layer writes: the status, the headers
+// to add, and a body encoded as JSON (nil for none).
+type Response struct {
+	Status int
+	Header http.Header
+	Body   any
 }
 
 // TokenSubject is what a [Strategy] issues a token for.
@@ -78,7 +85,9 @@ type Strategy interface {
 // Backend is a named pair of a [Transport] and a [Strategy]: one way to log
 // in. A [Manager] tries its backends in order on every request, and the
 // first one that yields a user wins. Its login and logout routes live under
-// /auth/<name> when mounted by [Routes].
+// /auth/<name> when mounted by [Routes]. Backends are compared by identity:
+// pass the values given to [WithBackends] wherever a backend is named
+// ([RequireUserFrom], [AuthRoutes], [Manager.Login]).
 type Backend struct {
 	name      string
 	transport Transport
@@ -131,20 +140,27 @@ func (*BearerTransport) Token(r *http.Request) string {
 	return strings.TrimSpace(h[7:])
 }
 
-// BearerResponse is the body of a bearer login.
-type BearerResponse struct {
+// bearerBody is the body of a bearer login.
+type bearerBody struct {
 	AccessToken string `json:"access_token"`
 	TokenType   string `json:"token_type"`
 }
 
-// LoginResponse implements [Transport].
-func (*BearerTransport) LoginResponse(c *gin.Context, token string) (int, any) {
-	c.Header("Cache-Control", "no-store")
-	return http.StatusOK, BearerResponse{AccessToken: token, TokenType: "bearer"}
+// LoginResponse implements [Transport]: 200 {"access_token": token,
+// "token_type": "bearer"}, not to be cached.
+func (*BearerTransport) LoginResponse(token string) *Response {
+	return &Response{
+		Status: http.StatusOK,
+		Header: http.Header{"Cache-Control": {"no-store"}},
+		Body:   bearerBody{AccessToken: token, TokenType: "bearer"},
+	}
 }
 
-// LogoutResponse implements [Transport].
-func (*BearerTransport) LogoutResponse(*gin.Context) (int, any) { return http.StatusNoContent, nil }
+// LogoutResponse implements [Transport]: 204, as fastapi-users answers a
+// bearer logout.
+func (*BearerTransport) LogoutResponse() *Response {
+	return &Response{Status: http.StatusNoContent, Header: http.Header{}}
+}
 
 // Scheme implements [Transport].
 func (*BearerTransport) Scheme() string { return "Bearer" }
@@ -208,7 +224,7 @@ func NewJWTStrategy(secret []byte, opts ...JWTOption) (*JWTStrategy, error) {
 	switch c.audience {
 	case "":
 		return nil, configErrorf("JWT audience must not be empty")
-	case AudienceVerify, AudienceReset, AudienceOAuthState:
+	case AudienceVerify, AudienceReset, audienceOAuthState:
 		return nil, configErrorf("JWT audience %q is reserved for another purpose", c.audience)
 	}
 	s.codec = c

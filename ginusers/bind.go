@@ -17,38 +17,37 @@ import (
 	"github.com/go-playground/validator/v10"
 )
 
-// FieldError is one entry of a 422 response, in FastAPI's shape:
+// fieldError is one entry of a 422 answer, in FastAPI's shape:
 // {"type": "missing", "loc": ["body", "email"], "msg": "Field required"}.
-type FieldError struct {
+type fieldError struct {
 	Type  string          `json:"type"`
 	Loc   []any           `json:"loc"`
 	Msg   string          `json:"msg"`
 	Input json.RawMessage `json:"input,omitempty"`
 }
 
-// ValidationErrors is the body of a 422 response.
-type ValidationErrors struct {
-	Detail []FieldError `json:"detail"`
-}
-
-// requestError is an error answer built while reading a request.
+// requestError is a request the routes refuse before the domain sees it:
+// a body that cannot be read (413, 400) or is not what the route takes
+// (422, with FastAPI's list of field errors as the detail).
 type requestError struct {
 	status int
-	body   any
+	detail any
 }
 
-func detail(v any) gin.H { return gin.H{"detail": v} }
-
-func unprocessable(errs ...FieldError) *requestError {
-	return &requestError{status: http.StatusUnprocessableEntity, body: ValidationErrors{Detail: errs}}
+func (e *requestError) Error() string {
+	return "ginusers: bad request body (" + http.StatusText(e.status) + ")"
 }
 
-func fieldErr(typ, msg string, loc ...any) FieldError {
-	return FieldError{Type: typ, Loc: append([]any{"body"}, loc...), Msg: msg}
+func unprocessable(errs ...fieldError) *requestError {
+	return &requestError{status: http.StatusUnprocessableEntity, detail: errs}
+}
+
+func fieldErr(typ, msg string, loc ...any) fieldError {
+	return fieldError{Type: typ, Loc: append([]any{"body"}, loc...), Msg: msg}
 }
 
 // readBody reads the whole body, at most limit bytes (413 beyond).
-func readBody(c *gin.Context, limit int64) ([]byte, *requestError) {
+func readBody(c *gin.Context, limit int64) ([]byte, error) {
 	if c.Request.Body == nil {
 		return nil, nil
 	}
@@ -56,9 +55,9 @@ func readBody(c *gin.Context, limit int64) ([]byte, *requestError) {
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return nil, &requestError{status: http.StatusRequestEntityTooLarge, body: detail("Request Entity Too Large")}
+			return nil, &requestError{status: http.StatusRequestEntityTooLarge, detail: "Request Entity Too Large"}
 		}
-		return nil, &requestError{status: http.StatusBadRequest, body: detail("Bad Request")}
+		return nil, &requestError{status: http.StatusBadRequest, detail: "Bad Request"}
 	}
 	return body, nil
 }
@@ -98,29 +97,29 @@ func isJSONContentType(ct string) bool {
 // authentication, and so do the routes here. An empty body, and a body
 // whose Content-Type is not JSON (never parsed), are left for parseObject
 // to refuse, after authentication.
-func readJSON(c *gin.Context, limit int64) (jsonBody, *requestError) {
-	body, rerr := readBody(c, limit)
-	if rerr != nil {
-		return jsonBody{}, rerr
+func readJSON(c *gin.Context, limit int64) (jsonBody, error) {
+	body, err := readBody(c, limit)
+	if err != nil {
+		return jsonBody{}, err
 	}
 	if !isJSONContentType(c.GetHeader("Content-Type")) {
 		return jsonBody{notJSON: true}, nil
 	}
 	if len(bytes.TrimSpace(body)) > 0 && !json.Valid(body) {
-		return jsonBody{}, unprocessable(FieldError{Type: "json_invalid", Loc: []any{"body", 0}, Msg: "JSON decode error"})
+		return jsonBody{}, unprocessable(fieldError{Type: "json_invalid", Loc: []any{"body", 0}, Msg: "JSON decode error"})
 	}
 	return jsonBody{data: body}, nil
 }
 
 // parseObject decodes a JSON body one level deep; a body that is not an
 // object, or not JSON by its Content-Type, is 422 model_attributes_type.
-func parseObject(body jsonBody) (*jsonObject, *requestError) {
-	notObject := unprocessable(FieldError{Type: "model_attributes_type", Loc: []any{"body"}, Msg: "Input should be a valid dictionary or object to extract fields from"})
+func parseObject(body jsonBody) (*jsonObject, error) {
+	notObject := unprocessable(fieldError{Type: "model_attributes_type", Loc: []any{"body"}, Msg: "Input should be a valid dictionary or object to extract fields from"})
 	if body.notJSON {
 		return nil, notObject
 	}
 	if len(bytes.TrimSpace(body.data)) == 0 {
-		return nil, unprocessable(FieldError{Type: "missing", Loc: []any{"body"}, Msg: "Field required"})
+		return nil, unprocessable(fieldError{Type: "missing", Loc: []any{"body"}, Msg: "Field required"})
 	}
 	obj := &jsonObject{raw: body.data}
 	if err := json.Unmarshal(body.data, &obj.fields); err != nil || obj.fields == nil {
@@ -130,10 +129,10 @@ func parseObject(body jsonBody) (*jsonObject, *requestError) {
 }
 
 // readJSONObject reads a JSON object body.
-func readJSONObject(c *gin.Context, limit int64) (*jsonObject, *requestError) {
-	body, rerr := readJSON(c, limit)
-	if rerr != nil {
-		return nil, rerr
+func readJSONObject(c *gin.Context, limit int64) (*jsonObject, error) {
+	body, err := readJSON(c, limit)
+	if err != nil {
+		return nil, err
 	}
 	return parseObject(body)
 }
@@ -142,7 +141,7 @@ func isNull(raw json.RawMessage) bool { return bytes.Equal(bytes.TrimSpace(raw),
 
 // str reads a string field. Absent gives (nil, nil) unless required; null
 // gives (nil, nil) when nullable and an error otherwise.
-func (o *jsonObject) str(name string, required, nullable bool) (*string, *FieldError) {
+func (o *jsonObject) str(name string, required, nullable bool) (*string, *fieldError) {
 	raw, ok := o.fields[name]
 	if !ok {
 		if required {
@@ -164,7 +163,7 @@ func (o *jsonObject) str(name string, required, nullable bool) (*string, *FieldE
 
 // boolean reads a boolean field; absent gives nil; null gives nil when
 // nullable and an error otherwise (D1: a flag cannot be set to null).
-func (o *jsonObject) boolean(name string, nullable bool) (*bool, *FieldError) {
+func (o *jsonObject) boolean(name string, nullable bool) (*bool, *fieldError) {
 	raw, ok := o.fields[name]
 	if !ok || nullable && isNull(raw) {
 		return nil, nil
@@ -178,7 +177,7 @@ func (o *jsonObject) boolean(name string, nullable bool) (*bool, *FieldError) {
 }
 
 // email reads and normalises an e-mail field.
-func (o *jsonObject) email(name string, required bool) (*string, *FieldError) {
+func (o *jsonObject) email(name string, required bool) (*string, *fieldError) {
 	s, fe := o.str(name, required, false)
 	if fe != nil || s == nil {
 		return nil, fe
@@ -254,10 +253,10 @@ func fieldsOf(t reflect.Type) *fieldInfo {
 // the fields present change) and validates the result with gin's validator
 // (binding tags): always when all is set, else only if a field is present.
 // It returns the JSON names of the fields present.
-func decodeFields[F any](o *jsonObject, dst *F, all bool) ([]string, []FieldError) {
+func decodeFields[F any](o *jsonObject, dst *F, all bool) ([]string, []fieldError) {
 	fi := fieldsOf(reflect.TypeFor[F]())
 	var present []string
-	var errs []FieldError
+	var errs []fieldError
 	sub := map[string]json.RawMessage{}
 	for _, n := range fi.names {
 		raw, ok := o.fields[n]
@@ -279,9 +278,9 @@ func decodeFields[F any](o *jsonObject, dst *F, all bool) ([]string, []FieldErro
 		if err := json.Unmarshal(b, dst); err != nil {
 			var te *json.UnmarshalTypeError
 			if errors.As(err, &te) {
-				return present, []FieldError{typeError(te)}
+				return present, []fieldError{typeError(te)}
 			}
-			return present, []FieldError{fieldErr("value_error", "Input is not valid")}
+			return present, []fieldError{fieldErr("value_error", "Input is not valid")}
 		}
 	}
 	if !all && len(present) == 0 {
@@ -290,7 +289,7 @@ func decodeFields[F any](o *jsonObject, dst *F, all bool) ([]string, []FieldErro
 	if err := binding.Validator.ValidateStruct(dst); err != nil {
 		var verrs validator.ValidationErrors
 		if !errors.As(err, &verrs) {
-			return present, []FieldError{fieldErr("value_error", "Input is not valid")}
+			return present, []fieldError{fieldErr("value_error", "Input is not valid")}
 		}
 		for _, fe := range verrs {
 			errs = append(errs, validationError(fi, fe))
@@ -299,7 +298,7 @@ func decodeFields[F any](o *jsonObject, dst *F, all bool) ([]string, []FieldErro
 	return present, errs
 }
 
-func typeError(te *json.UnmarshalTypeError) FieldError {
+func typeError(te *json.UnmarshalTypeError) fieldError {
 	loc := []any{}
 	for _, p := range strings.Split(te.Field, ".") {
 		if p != "" {
@@ -321,7 +320,7 @@ func typeError(te *json.UnmarshalTypeError) FieldError {
 	return fieldErr("model_type", fmt.Sprintf("Input should be a valid %s", te.Type.Kind()), loc...)
 }
 
-func validationError(fi *fieldInfo, fe validator.FieldError) FieldError {
+func validationError(fi *fieldInfo, fe validator.fieldError) fieldError {
 	name := fe.StructField()
 	if n, ok := fi.goToJSON[name]; ok {
 		name = n

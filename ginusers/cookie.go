@@ -3,8 +3,6 @@ package ginusers
 import (
 	"net/http"
 	"time"
-
-	"github.com/gin-gonic/gin"
 )
 
 // CookieTransport carries the token in a cookie: login answers 204 with
@@ -136,21 +134,22 @@ func (t *CookieTransport) cookie(value string, maxAge int) *http.Cookie {
 }
 
 // LoginResponse implements [Transport]: 204 with the cookie.
-func (t *CookieTransport) LoginResponse(c *gin.Context, token string) (int, any) {
+func (t *CookieTransport) LoginResponse(token string) *Response {
 	maxAge := 0
 	if t.maxAge > 0 {
 		maxAge = int(t.maxAge / time.Second)
 	}
-	http.SetCookie(c.Writer, t.cookie(token, maxAge))
-	c.Header("Cache-Control", "no-store")
-	return http.StatusNoContent, nil
+	h := http.Header{"Cache-Control": {"no-store"}}
+	h.Add("Set-Cookie", t.cookie(token, maxAge).String())
+	return &Response{Status: http.StatusNoContent, Header: h}
 }
 
 // LogoutResponse implements [Transport]: 204 with an expired, empty cookie
 // of the same attributes.
-func (t *CookieTransport) LogoutResponse(c *gin.Context) (int, any) {
-	http.SetCookie(c.Writer, t.cookie("", -1))
-	return http.StatusNoContent, nil
+func (t *CookieTransport) LogoutResponse() *Response {
+	h := http.Header{}
+	h.Add("Set-Cookie", t.cookie("", -1).String())
+	return &Response{Status: http.StatusNoContent, Header: h}
 }
 
 // Scheme implements [Transport]; cookies announce no scheme.

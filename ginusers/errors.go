@@ -27,11 +27,34 @@ var (
 	// since the caller read it, and nothing was written.
 	ErrConflict = errors.New("ginusers: the user changed meanwhile")
 
+	// ErrUnauthenticated is returned by [Manager.AuthenticateRequest] when
+	// no backend yields a user for the request: no token, or a malformed,
+	// forged, expired, revoked or other-purpose one, or one whose user is
+	// gone. The routes answer it 401.
+	ErrUnauthenticated = errors.New("ginusers: not authenticated")
+
+	// ErrCrossOrigin is returned by [Manager.AuthenticateRequest] and
+	// [Manager.Login] when a transport that must vet requests
+	// ([RequestChecker], the cookie) refuses one: an unsafe request that
+	// a browser marked cross-origin. The routes answer it 403.
+	ErrCrossOrigin = errors.New("ginusers: cross-origin request refused")
+
+	// ErrNotSuperuser is returned by [Session.Check] when [Superuser] is
+	// required and the user is not one. The routes answer it 403.
+	ErrNotSuperuser = errors.New("ginusers: not a superuser")
+
+	// ErrInvalidPassword is matched by every [*PasswordError] (with
+	// [errors.Is]), so a refused password can be told apart without
+	// [errors.As].
+	ErrInvalidPassword = errors.New("ginusers: invalid password")
+
 	// ErrUserInactive is returned when an operation needs an active user.
 	ErrUserInactive = errors.New("ginusers: user is inactive")
 
-	// ErrUserNotVerified is returned by the login route when verification is
-	// required ([WithRequireVerified]) and the user has not verified the address.
+	// ErrUserNotVerified is returned by [Manager.Login] and [Manager.SignIn]
+	// when verification is required ([WithRequireVerified]) and the user has
+	// not verified the address, and by [Session.Check] when [Verified] is
+	// required.
 	ErrUserNotVerified = errors.New("ginusers: user is not verified")
 
 	// ErrAlreadyVerified is returned when verifying a user who is verified already.
@@ -53,6 +76,17 @@ var (
 	// digest is stored already.
 	ErrTokenExists = errors.New("ginusers: access token already exists")
 
+	// ErrUnavailable is returned (wrapped) by stores when the database
+	// cannot be reached in time: no server could be selected before the
+	// driver's timeout, the connection failed, or an operation timed out.
+	// Stores wrap it together with the driver's error, so both can be
+	// matched with [errors.Is] and [errors.As]. A cancelled context is not
+	// unavailability: stores return the context's error without it. The
+	// routes answer it 503 Service Unavailable with a Retry-After header
+	// and log it at WARN; how long a request waits before it fails is up to
+	// the store's database client (see docs/mongostore.md).
+	ErrUnavailable = errors.New("ginusers: database unavailable")
+
 	// ErrHashingBusy is returned when the context ends while waiting for a
 	// free password-hashing slot (see [WithMaxConcurrentHashes]).
 	ErrHashingBusy = errors.New("ginusers: password hashing is busy")
@@ -66,6 +100,9 @@ type PasswordError struct {
 
 func (e *PasswordError) Error() string { return "ginusers: invalid password: " + e.Reason }
 
+// Is reports whether target is [ErrInvalidPassword].
+func (e *PasswordError) Is(target error) bool { return target == ErrInvalidPassword }
+
 // ErrorCode is an error code of the HTTP API, sent as the "detail" of a 400
 // response. The values are those of fastapi-users, so its clients keep working.
 type ErrorCode string
@@ -74,9 +111,6 @@ type ErrorCode string
 const (
 	CodeRegisterInvalidPassword      ErrorCode = "REGISTER_INVALID_PASSWORD"
 	CodeRegisterUserAlreadyExists    ErrorCode = "REGISTER_USER_ALREADY_EXISTS"
-	CodeOAuthNotAvailableEmail       ErrorCode = "OAUTH_NOT_AVAILABLE_EMAIL"
-	CodeOAuthUserAlreadyExists       ErrorCode = "OAUTH_USER_ALREADY_EXISTS"
-	CodeOAuthInvalidState            ErrorCode = "OAUTH_INVALID_STATE"
 	CodeLoginBadCredentials          ErrorCode = "LOGIN_BAD_CREDENTIALS"
 	CodeLoginUserNotVerified         ErrorCode = "LOGIN_USER_NOT_VERIFIED"
 	CodeResetPasswordBadToken        ErrorCode = "RESET_PASSWORD_BAD_TOKEN"
@@ -85,8 +119,6 @@ const (
 	CodeVerifyUserAlreadyVerified    ErrorCode = "VERIFY_USER_ALREADY_VERIFIED"
 	CodeUpdateUserEmailAlreadyExists ErrorCode = "UPDATE_USER_EMAIL_ALREADY_EXISTS"
 	CodeUpdateUserInvalidPassword    ErrorCode = "UPDATE_USER_INVALID_PASSWORD"
-	CodeAccessTokenAlreadyExpired    ErrorCode = "ACCESS_TOKEN_ALREADY_EXPIRED"
-	CodeAccessTokenDecodeError       ErrorCode = "ACCESS_TOKEN_DECODE_ERROR"
 )
 
 // ConfigError is returned by [New] and the constructors of strategies for

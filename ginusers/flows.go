@@ -27,10 +27,39 @@ func (m *Manager[F]) RequestVerify(ctx context.Context, u *User[F]) error {
 	if err != nil {
 		return err
 	}
-	for _, fn := range m.hooks.afterRequestVerify {
-		if err := fn(ctx, u, token); err != nil {
-			return fmt.Errorf("ginusers: after request-verify hook: %w", err)
-		}
+	return runHooks("after request-verify", m.hooks.afterRequestVerify, func(fn TokenHook[F]) error { return fn(ctx, u, token) })
+}
+
+// RequestVerification has a verification token made and delivered (by the
+// [OnAfterRequestVerify] hooks) for the user with the given address, if
+// there is one and it is active and unverified, off the caller's path:
+// through the bounded delivery queue ([WithDeliveryQueue]), where the user
+// is read again and the token made when the job runs. It returns nil
+// whether or not the address belongs to anyone, so that its answer tells
+// nothing (only a failure of the store is an error): fastapi-users'
+// request-verify-token.
+func (m *Manager[F]) RequestVerification(ctx context.Context, email string) error {
+	return m.requestToken(ctx, "request-verify", email, func(u *User[F]) bool { return u.Active && !u.Verified }, m.RequestVerify)
+}
+
+// RequestPasswordReset has a reset token made and delivered (by the
+// [OnAfterForgotPassword] hooks) for the user with the given address, if
+// there is one and it is active, as [Manager.RequestVerification] does:
+// fastapi-users' forgot-password.
+func (m *Manager[F]) RequestPasswordReset(ctx context.Context, email string) error {
+	return m.requestToken(ctx, "forgot-password", email, func(u *User[F]) bool { return u.Active }, m.ForgotPassword)
+}
+
+func (m *Manager[F]) requestToken(ctx context.Context, what, email string, eligible func(*User[F]) bool, issue func(context.Context, *User[F]) error) error {
+	u, err := m.store.GetByEmail(ctx, email)
+	if errors.Is(err, ErrUserNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if eligible(u) {
+		m.deliver(ctx, what, u.ID, eligible, issue)
 	}
 	return nil
 }
@@ -101,12 +130,7 @@ func (m *Manager[F]) ForgotPassword(ctx context.Context, u *User[F]) error {
 	if err != nil {
 		return err
 	}
-	for _, fn := range m.hooks.afterForgotPassword {
-		if err := fn(ctx, u, token); err != nil {
-			return fmt.Errorf("ginusers: after forgot-password hook: %w", err)
-		}
-	}
-	return nil
+	return runHooks("after forgot-password", m.hooks.afterForgotPassword, func(fn TokenHook[F]) error { return fn(ctx, u, token) })
 }
 
 // ResetPassword sets a new password for the user of a reset token, ends

@@ -3,8 +3,7 @@ package ginusers
 import (
 	"context"
 	"fmt"
-
-	"github.com/gin-gonic/gin"
+	"net/http"
 )
 
 // UserHook is called with a user after (or before) an event.
@@ -17,10 +16,11 @@ type TokenHook[F any] func(ctx context.Context, u *User[F], token string) error
 // UpdateHook is called after an update with the names of the fields it set.
 type UpdateHook[F any] func(ctx context.Context, u *User[F], changes Changes) error
 
-// LoginHook is called after a successful login through the HTTP routes, with
-// the request's Gin context: the transport has prepared the response but
-// nothing is written yet, so the hook may add headers or cookies.
-type LoginHook[F any] func(c *gin.Context, u *User[F]) error
+// LoginHook is called after a successful sign-in ([Manager.Login],
+// [Manager.SignIn]) with the request and the answer the transport
+// prepared: nothing is written yet, so the hook may add headers or cookies
+// to resp.Header (fastapi-users' on_after_login(user, request, response)).
+type LoginHook[F any] func(ctx context.Context, u *User[F], r *http.Request, resp *Response) error
 
 // PasswordValidator checks a password for a user before it is hashed. On
 // register u is the user about to be created (its Email and Fields set, no
@@ -43,8 +43,14 @@ const (
 	hookValidatePassword
 )
 
+// rawHook is a hook as an option recorded it, before [New] checks its type.
+type rawHook struct {
+	kind hookKind
+	fn   any
+}
+
 func addHook(kind hookKind, fn any) Option {
-	return func(c *config) { c.hooks[kind] = append(c.hooks[kind], fn) }
+	return func(c *config) { c.hooks = append(c.hooks, rawHook{kind, fn}) }
 }
 
 // OnAfterRegister adds a hook that runs after a user was created by
@@ -60,9 +66,9 @@ func OnAfterRegister[F any](fn UserHook[F]) Option { return addHook(hookAfterReg
 // what). Its error is returned wrapped; the change is kept.
 func OnAfterUpdate[F any](fn UpdateHook[F]) Option { return addHook(hookAfterUpdate, fn) }
 
-// OnAfterLogin adds a hook that runs after a successful login through the
-// login route, before the response is written. Its error makes the route
-// answer 500, and the token issued is not sent.
+// OnAfterLogin adds a hook that runs after a successful sign-in, before the
+// answer is written. Its error makes the sign-in fail (the route answers
+// 500), and the token issued is ended, so no session outlives it.
 func OnAfterLogin[F any](fn LoginHook[F]) Option { return addHook(hookAfterLogin, fn) }
 
 // OnAfterRequestVerify adds a hook that receives a new e-mail verification
@@ -114,69 +120,55 @@ type hooks[F any] struct {
 	validators                                                                []PasswordValidator[F]
 }
 
-// typed converts the hooks registered by options to F's types; a hook
-// written for another user type is a configuration error.
-func typedHooks[F any](raw map[hookKind][]any) (hooks[F], error) {
+// typedHooks converts the hooks recorded by options to F's types, keeping
+// their order; a hook written for another user type is a configuration
+// error.
+func typedHooks[F any](raw []rawHook) (hooks[F], error) {
 	var h hooks[F]
-	for kind, fns := range raw {
-		for _, fn := range fns {
-			ok := true
-			switch kind {
-			case hookAfterRegister, hookAfterVerify, hookAfterResetPassword, hookBeforeDelete, hookAfterDelete:
-				var f UserHook[F]
-				if f, ok = fn.(UserHook[F]); ok {
-					switch kind {
-					case hookAfterRegister:
-						h.afterRegister = append(h.afterRegister, f)
-					case hookAfterVerify:
-						h.afterVerify = append(h.afterVerify, f)
-					case hookAfterResetPassword:
-						h.afterResetPassword = append(h.afterResetPassword, f)
-					case hookBeforeDelete:
-						h.beforeDelete = append(h.beforeDelete, f)
-					case hookAfterDelete:
-						h.afterDelete = append(h.afterDelete, f)
-					}
-				}
-			case hookAfterUpdate:
-				var f UpdateHook[F]
-				if f, ok = fn.(UpdateHook[F]); ok {
-					h.afterUpdate = append(h.afterUpdate, f)
-				}
-			case hookAfterLogin:
-				var f LoginHook[F]
-				if f, ok = fn.(LoginHook[F]); ok {
-					h.afterLogin = append(h.afterLogin, f)
-				}
-			case hookAfterRequestVerify, hookAfterForgotPassword:
-				var f TokenHook[F]
-				if f, ok = fn.(TokenHook[F]); ok {
-					if kind == hookAfterRequestVerify {
-						h.afterRequestVerify = append(h.afterRequestVerify, f)
-					} else {
-						h.afterForgotPassword = append(h.afterForgotPassword, f)
-					}
-				}
-			case hookValidatePassword:
-				var f PasswordValidator[F]
-				if f, ok = fn.(PasswordValidator[F]); ok {
-					h.validators = append(h.validators, f)
-				}
-			}
-			if !ok {
-				var zero F
-				return h, configErrorf("a hook was written for another user type: got %T, want one for User[%T]", fn, zero)
-			}
+	add := map[hookKind]func(any) bool{
+		hookAfterRegister:       appender(&h.afterRegister),
+		hookAfterUpdate:         appender(&h.afterUpdate),
+		hookAfterLogin:          appender(&h.afterLogin),
+		hookAfterRequestVerify:  appender(&h.afterRequestVerify),
+		hookAfterVerify:         appender(&h.afterVerify),
+		hookAfterForgotPassword: appender(&h.afterForgotPassword),
+		hookAfterResetPassword:  appender(&h.afterResetPassword),
+		hookBeforeDelete:        appender(&h.beforeDelete),
+		hookAfterDelete:         appender(&h.afterDelete),
+		hookValidatePassword:    appender(&h.validators),
+	}
+	for _, r := range raw {
+		if !add[r.kind](r.fn) {
+			var zero F
+			return h, configErrorf("a hook was written for another user type: got %T, want one for User[%T]", r.fn, zero)
 		}
 	}
 	return h, nil
 }
 
-func runUserHooks[F any](ctx context.Context, fns []UserHook[F], u *User[F], what string) error {
-	for _, fn := range fns {
-		if err := fn(ctx, u); err != nil {
+// appender returns a function that appends fn to dst if it is an H.
+func appender[H any](dst *[]H) func(fn any) bool {
+	return func(fn any) bool {
+		f, ok := fn.(H)
+		if ok {
+			*dst = append(*dst, f)
+		}
+		return ok
+	}
+}
+
+// runHooks calls call on each hook in order and returns the first error,
+// wrapped with what the hooks are for.
+func runHooks[H any](what string, hooks []H, call func(H) error) error {
+	for _, h := range hooks {
+		if err := call(h); err != nil {
 			return fmt.Errorf("ginusers: %s hook: %w", what, err)
 		}
 	}
 	return nil
+}
+
+// runUserHooks runs user hooks with ctx and u.
+func runUserHooks[F any](ctx context.Context, fns []UserHook[F], u *User[F], what string) error {
+	return runHooks(what, fns, func(fn UserHook[F]) error { return fn(ctx, u) })
 }

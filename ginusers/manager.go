@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"time"
 	"unicode/utf8"
 )
@@ -29,75 +30,45 @@ type Manager[F any] struct {
 	now      func() time.Time
 	queue    *deliveryQueue
 	cache    *userCache[F]
+	// scheme is announced in WWW-Authenticate on 401 answers: that of the
+	// first backend whose transport has one.
+	scheme string
 }
 
 // New returns a Manager storing users in store. [WithSecret] is required.
-// It returns a [*ConfigError] for an invalid configuration: a missing or
-// short secret, a non-positive lifetime, duplicate backend names, or a hook
-// written for another user type. New does no I/O.
+// It returns a [*ConfigError] for an invalid configuration (see the
+// options: a missing or short secret, a non-positive lifetime or bound,
+// duplicate backends, conflicting options, a hook written for another user
+// type, application fields F that are not a struct). New does no I/O and
+// starts no goroutine.
 func New[F any](store Store[F], opts ...Option) (*Manager[F], error) {
 	if store == nil {
 		return nil, configErrorf("store is nil")
 	}
-	cfg := defaultConfig()
-	for _, o := range opts {
-		o(&cfg)
+	if t := reflect.TypeFor[F](); t.Kind() != reflect.Struct {
+		return nil, configErrorf("the application fields %s are not a struct", t)
 	}
-	m := &Manager[F]{store: store, cfg: cfg, logger: cfg.logger, now: cfg.clock}
-	if m.logger == nil {
-		m.logger = slog.New(slog.DiscardHandler)
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, err
 	}
-	if m.now == nil {
-		return nil, configErrorf("clock is nil")
-	}
-	if len(cfg.secret) < MinSecretLength {
-		return nil, configErrorf("WithSecret is required and must be at least %d bytes, got %d", MinSecretLength, len(cfg.secret))
-	}
-	if cfg.maxHashes < 1 {
-		return nil, configErrorf("WithMaxConcurrentHashes must be at least 1, got %d", cfg.maxHashes)
-	}
-	if cfg.minPasswordChars < 0 || cfg.maxPasswordBytes < 1 || cfg.maxPasswordBytes < cfg.minPasswordChars {
-		return nil, configErrorf("bad password length rule: min %d characters, max %d bytes", cfg.minPasswordChars, cfg.maxPasswordBytes)
-	}
-	if cfg.deliveryWorkers < 1 || cfg.deliveryBacklog < 1 {
-		return nil, configErrorf("WithDeliveryQueue needs positive workers and backlog, got %d and %d", cfg.deliveryWorkers, cfg.deliveryBacklog)
-	}
-	if cfg.maxBodyBytes < 1 {
-		return nil, configErrorf("WithMaxBodyBytes must be positive, got %d", cfg.maxBodyBytes)
-	}
-	var err error
+	m := &Manager[F]{store: store, cfg: cfg, logger: cfg.logger, now: cfg.clock, hasher: cfg.hasher}
 	if m.hooks, err = typedHooks[F](cfg.hooks); err != nil {
 		return nil, err
 	}
-	m.hasher = cfg.hasher
-	if m.hasher == nil {
-		m.hasher = &Argon2idHasher{Params: DefaultArgon2idParams}
-	}
 	m.hashSem = make(chan struct{}, cfg.maxHashes)
 	m.queue = newDeliveryQueue(cfg.deliveryWorkers, cfg.deliveryBacklog, m.logger)
-	if cfg.cacheTTL != 0 || cfg.cacheMax != 0 {
-		if cfg.cacheTTL <= 0 || cfg.cacheMax < 1 {
-			return nil, configErrorf("WithUserCache needs a positive ttl and size, got %v and %d", cfg.cacheTTL, cfg.cacheMax)
-		}
+	if cfg.cacheTTL > 0 {
 		m.cache = newUserCache[F](cfg.cacheTTL, cfg.cacheMax, m.now)
 	}
-
-	verifySecret, resetSecret := cfg.verifySecret, cfg.resetSecret
-	if verifySecret == nil {
-		verifySecret = cfg.secret
-	}
-	if resetSecret == nil {
-		resetSecret = cfg.secret
-	}
-	if m.verify, err = newTokenCodec(verifySecret, AudienceVerify, cfg.verifyLifetime); err != nil {
+	if m.verify, err = newTokenCodec(cfg.verifySecret, AudienceVerify, cfg.verifyLifetime); err != nil {
 		return nil, err
 	}
-	if m.reset, err = newTokenCodec(resetSecret, AudienceReset, cfg.resetLifetime); err != nil {
+	if m.reset, err = newTokenCodec(cfg.resetSecret, AudienceReset, cfg.resetLifetime); err != nil {
 		return nil, err
 	}
 	m.verify.clock, m.reset.clock = m.now, m.now
 	m.verify.audienceString, m.reset.audienceString = true, true
-
 	m.backends = cfg.backends
 	if len(m.backends) == 0 {
 		s, err := NewJWTStrategy(cfg.secret, WithJWTLifetime(cfg.tokenLifetime))
@@ -106,31 +77,16 @@ func New[F any](store Store[F], opts ...Option) (*Manager[F], error) {
 		}
 		m.backends = []*Backend{NewBackend("jwt", NewBearerTransport(), s)}
 	}
-	seen := map[string]bool{}
 	for _, b := range m.backends {
-		if b == nil || b.transport == nil || b.strategy == nil {
-			return nil, configErrorf("backend is nil or lacks a transport or strategy")
-		}
-		n := b.sanitizedName()
-		if n == "" {
-			return nil, configErrorf("backend name %q has no letters", b.name)
-		}
-		if seen[n] {
-			return nil, configErrorf("duplicate backend name %q", b.name)
-		}
-		seen[n] = true
-		if cs, ok := b.strategy.(clockSetter); ok && cfg.clock != nil {
+		if cs, ok := b.strategy.(clockSetter); ok {
 			cs.setClock(m.now)
+		}
+		if m.scheme == "" {
+			m.scheme = b.transport.Scheme()
 		}
 	}
 	return m, nil
 }
-
-// Backends returns the authentication backends, in the order they are tried.
-func (m *Manager[F]) Backends() []*Backend { return m.backends }
-
-// Store returns the manager's store.
-func (m *Manager[F]) Store() Store[F] { return m.store }
 
 // hash hashes password, waiting for a hashing slot.
 func (m *Manager[F]) hash(ctx context.Context, password string) (string, error) {
@@ -425,12 +381,7 @@ func (m *Manager[F]) update(ctx context.Context, u *User[F], upd UserUpdate[F], 
 		break
 	}
 	changes := upd.changes(safe)
-	for _, fn := range m.hooks.afterUpdate {
-		if err := fn(ctx, u, changes); err != nil {
-			return u, fmt.Errorf("ginusers: after update hook: %w", err)
-		}
-	}
-	return u, nil
+	return u, runHooks("after update", m.hooks.afterUpdate, func(fn UpdateHook[F]) error { return fn(ctx, u, changes) })
 }
 
 // write stores ch under when and keeps the user cache coherent: the entry
@@ -503,58 +454,6 @@ func (m *Manager[F]) LogoutAll(ctx context.Context, u *User[F]) error {
 	}
 	*u = *nu
 	return m.revokeTokens(ctx, u.ID)
-}
-
-// maxRevokedTokens bounds the tokens a user may log out one by one within
-// a token lifetime; beyond it, a logout ends every session of the user.
-const maxRevokedTokens = 64
-
-// Logout ends the session of token, which backend b issued to u and which
-// authenticated the request: a stored token is deleted; a JWT is revoked
-// by its jti in the user's record until it expires (or, for a token
-// without a jti, such as fastapi-users', by a new session epoch, which
-// ends every session of the user). A token of a strategy that opted out of
-// revocation is left valid, as documented on [WithInsecureIrrevocableJWT].
-func (m *Manager[F]) Logout(ctx context.Context, u *User[F], b *Backend, token string) error {
-	err := b.strategy.DestroyToken(ctx, token)
-	if !errors.Is(err, ErrNotSupported) {
-		return err
-	}
-	info, err := b.strategy.ReadToken(ctx, token)
-	if errors.Is(err, ErrInvalidToken) {
-		return nil // expired meanwhile: nothing left to end
-	}
-	if err != nil {
-		return err
-	}
-	if info.Irrevocable {
-		return nil
-	}
-	now := m.now()
-	var ch UserChange[F]
-	if info.ID == "" || len(u.RevokedTokens) >= maxRevokedTokens {
-		ch.SessionEpoch = ptrTo(newEpoch())
-	} else {
-		exp := info.ExpiresAt
-		if exp.IsZero() {
-			exp = now.Add(24 * time.Hour)
-		}
-		ch.RevokeTokens = map[string]time.Time{info.ID: exp}
-		for id, exp := range u.RevokedTokens {
-			if !now.Before(exp) {
-				ch.ForgetTokens = append(ch.ForgetTokens, id)
-			}
-		}
-	}
-	nu, err := m.write(ctx, u.ID, ch, UserCondition{})
-	if err != nil {
-		return err
-	}
-	*u = *nu
-	if ch.SessionEpoch != nil {
-		return m.revokeTokens(ctx, u.ID)
-	}
-	return nil
 }
 
 // revokeTokens deletes the user's tokens in every backend that can.

@@ -1,212 +1,192 @@
 package ginusers
 
 import (
+	"context"
 	"errors"
-	"fmt"
-	"net/http"
-	"slices"
-	"time"
 
 	"github.com/gin-gonic/gin"
 )
 
-// Requirement is something [RequireUser] and [OptionalUser] demand of the
-// user beyond being authenticated and active.
-type Requirement int
+// RetryAfterUnavailable is the Retry-After, in seconds, of the 503 answer
+// to [ErrUnavailable].
+const RetryAfterUnavailable = 5
 
-const (
-	// Verified requires a verified e-mail address; an unverified user gets
-	// 403 Forbidden.
-	Verified Requirement = iota + 1
-	// Superuser requires a superuser; others get 403 Forbidden.
-	Superuser
-	// AllowInactive lets inactive users through, which is otherwise refused
-	// with 401 Unauthorized (as for a user who is not logged in).
-	AllowInactive
+// The current session is stored twice by [RequireUser], [OptionalUser] and
+// the routes: in the Gin context, read by [Manager.CurrentUser], and its
+// user in the request's context, read by [Manager.UserFromContext] in code
+// that only sees c.Request.Context(). The keys are unexported types, so no
+// other package can read or forge them.
+type (
+	sessionKey struct{} // *Session[F]: the session kept for the handlers
+	userKey    struct{} // *User[F], in the request's context
+	authnKey   struct{} // authnResult[F]: the outcome of authenticating the request
 )
 
-type requirements struct {
-	verified, superuser, allowInactive bool
-	backends                           []string // names of the backends tried; nil: all
-}
-
-func makeRequirements(reqs []Requirement) requirements {
-	return requirements{
-		verified:      slices.Contains(reqs, Verified),
-		superuser:     slices.Contains(reqs, Superuser),
-		allowInactive: slices.Contains(reqs, AllowInactive),
-	}
+// authnResult is the outcome of authenticating a request, kept so that
+// middleware and routes authenticate a request once.
+type authnResult[F any] struct {
+	s   *Session[F]
+	err error
 }
 
 // RequireUser returns middleware that requires an authenticated, active user
-// and stores it for [CurrentUser] and [UserFromContext]. Inactive users are
-// refused unless [AllowInactive] is given. It answers 401 when no backend
-// yields a user or the user is inactive (with WWW-Authenticate: Bearer when
-// a bearer backend is configured), and 403 when the user fails [Verified] or
-// [Superuser]; the inactive check comes first. A store failure answers 500,
-// or 503 with Retry-After when the database is unreachable ([ErrUnavailable]).
+// (401 otherwise) meeting reqs (403 otherwise; see [Session.Check]) and
+// keeps the session for [Manager.CurrentUser], [Manager.UserFromContext]
+// and the routes mounted below it, which do not authenticate the request
+// again. Inactive users are refused unless [AllowInactive] is given. With
+// [WithRequireVerified], [Verified] is implied. Errors are answered like
+// every route's: 401 with WWW-Authenticate when a bearer backend is
+// configured, 403, 503 when the database is unreachable.
 func RequireUser[F any](m *Manager[F], reqs ...Requirement) gin.HandlerFunc {
-	r := makeRequirements(reqs)
+	return RequireUserFrom(m, nil, reqs...)
+}
+
+// RequireUserFrom is [RequireUser] with only the given backends tried (the
+// values passed to [WithBackends]); tokens for the others are ignored, as
+// if absent (fastapi-users' enabled backends). Empty means every backend.
+// Routes mounted below it keep its choice. A backend that is not one of
+// m's matches nothing.
+func RequireUserFrom[F any](m *Manager[F], backends []*Backend, reqs ...Requirement) gin.HandlerFunc {
+	auth := &Auth{Requirements: m.baseRequirements(reqs...), Backends: append([]*Backend(nil), backends...)}
+	if len(backends) > 0 {
+		known := auth.Backends[:0]
+		for _, b := range backends {
+			if m.checkBackend(b) == nil {
+				known = append(known, b)
+			}
+		}
+		if len(known) == 0 {
+			known = []*Backend{{}} // matches nothing
+		}
+		auth.Backends = known
+	}
 	return func(c *gin.Context) {
-		if _, ok := m.requireUser(c, r); !ok {
+		if _, err := m.requireSession(c, auth); err != nil {
+			m.fail(c, nil, err)
 			return
 		}
 		c.Next()
 	}
 }
 
-// RequireUserFrom is [RequireUser] with only the named backends tried, in
-// the manager's order; tokens for the others are ignored, as if absent
-// (fastapi-users' get_enabled_backends). A name that is not a backend of m
-// matches nothing.
-func RequireUserFrom[F any](m *Manager[F], backends []string, reqs ...Requirement) gin.HandlerFunc {
-	r := makeRequirements(reqs)
-	r.backends = append([]string{}, backends...)
-	return func(c *gin.Context) {
-		if _, ok := m.requireUser(c, r); !ok {
-			return
-		}
-		c.Next()
-	}
-}
-
-// OptionalUser returns middleware that stores the user as [RequireUser]
-// does when one is authenticated and meets reqs, and otherwise lets the
-// request through with no user. It never answers 401 or 403.
+// OptionalUser returns middleware that keeps the session as [RequireUser]
+// does when the request is authenticated and its user meets reqs (active
+// unless [AllowInactive]), and otherwise lets the request through with no
+// user. It never answers 401 or 403; a failure of a store is answered
+// (500, or 503 when the database is unreachable).
 func OptionalUser[F any](m *Manager[F], reqs ...Requirement) gin.HandlerFunc {
-	r := makeRequirements(reqs)
+	reqs = m.baseRequirements(reqs...)
 	return func(c *gin.Context) {
-		u, b, token, err := m.userFromRequest(c, r.backends)
-		if err != nil && !errors.Is(err, errRequestRefused) {
-			m.internalError(c, err)
+		s, err := m.session(c, nil)
+		switch {
+		case err == nil:
+			if s.Check(reqs...) == nil {
+				m.keep(c, s)
+			}
+		case errors.Is(err, ErrUnauthenticated), errors.Is(err, ErrCrossOrigin):
+		default:
+			m.fail(c, nil, err)
 			return
-		}
-		if u != nil && r.check(u) == 0 {
-			withUser(c, u, b, token)
 		}
 		c.Next()
 	}
 }
 
-// check returns 0 if u meets r, else the status to answer.
-func (r requirements) check(u interface{ flags() (bool, bool, bool) }) int {
-	active, verified, superuser := u.flags()
-	switch {
-	case !active && !r.allowInactive:
-		return http.StatusUnauthorized
-	case r.verified && !verified, r.superuser && !superuser:
-		return http.StatusForbidden
+// baseRequirements adds [Verified] under [WithRequireVerified].
+func (m *Manager[F]) baseRequirements(reqs ...Requirement) []Requirement {
+	out := append([]Requirement(nil), reqs...)
+	if m.cfg.requireVerified {
+		out = append(out, Verified)
 	}
-	return 0
+	return out
 }
 
-func (u *User[F]) flags() (active, verified, superuser bool) {
-	return u.Active, u.Verified, u.Superuser
+// session authenticates the request with the given backends, or returns
+// the outcome of an earlier authentication of it (by middleware on the
+// group: the request is authenticated once).
+func (m *Manager[F]) session(c *gin.Context, backends []*Backend) (*Session[F], error) {
+	if v, ok := c.Get(authnKey{}); ok {
+		if r, ok := v.(authnResult[F]); ok {
+			return r.s, r.err
+		}
+	}
+	s, err := m.AuthenticateRequest(c.Request, backends...)
+	if err == nil || errors.Is(err, ErrUnauthenticated) || errors.Is(err, ErrCrossOrigin) {
+		c.Set(authnKey{}, authnResult[F]{s: s, err: err})
+	}
+	return s, err
 }
 
-// requireUser authenticates the request and checks r, answering and
-// aborting on failure.
-func (m *Manager[F]) requireUser(c *gin.Context, r requirements) (*User[F], bool) {
-	u, b, token, err := m.userFromRequest(c, r.backends)
-	if errors.Is(err, errRequestRefused) {
-		c.AbortWithStatusJSON(http.StatusForbidden, detail("Forbidden"))
-		return nil, false
+// keep stores s for [Manager.CurrentUser] and [Manager.UserFromContext].
+func (m *Manager[F]) keep(c *gin.Context, s *Session[F]) {
+	if v, ok := c.Get(sessionKey{}); ok && v == s {
+		return
 	}
+	c.Set(sessionKey{}, s)
+	c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), userKey{}, s.User))
+}
+
+// requireSession authenticates the request (or reuses its session), checks
+// auth's requirements, and keeps the session.
+func (m *Manager[F]) requireSession(c *gin.Context, auth *Auth) (*Session[F], error) {
+	s, err := m.session(c, auth.Backends)
 	if err != nil {
-		m.internalError(c, err)
-		return nil, false
+		return nil, err
 	}
-	if u == nil {
-		m.unauthorized(c)
-		return nil, false
+	if err := s.Check(auth.Requirements...); err != nil {
+		return nil, err
 	}
-	switch r.check(u) {
-	case http.StatusUnauthorized:
-		m.unauthorized(c)
-		return nil, false
-	case http.StatusForbidden:
-		c.AbortWithStatusJSON(http.StatusForbidden, detail("Forbidden"))
-		return nil, false
-	}
-	withUser(c, u, b, token)
-	return u, true
+	m.keep(c, s)
+	return s, nil
 }
 
-// errRequestRefused marks a request that a transport's [RequestChecker]
-// refused (a cross-origin request carrying a cookie).
-var errRequestRefused = errors.New("ginusers: request refused")
+// CurrentUser returns the user that [RequireUser], [OptionalUser] or a
+// route authenticated for this request. When there is none (no such
+// middleware ran, or [OptionalUser] found no user) it returns (nil, false);
+// under [RequireUser] the user is always there. To be handed a user that
+// cannot be nil, use [Manager.WithUser]. It never panics.
+func (m *Manager[F]) CurrentUser(c *gin.Context) (*User[F], bool) {
+	s, ok := m.CurrentSession(c)
+	if !ok {
+		return nil, false
+	}
+	return s.User, true
+}
 
-// userFromRequest asks each backend in order for the request's user. A
-// missing, invalid or revoked token, or one whose user is gone, moves on to
-// the next backend; the result is nil when none yields a user. Only a
-// failure of a store is an error. enabled, when not nil, names the only
-// backends tried.
-func (m *Manager[F]) userFromRequest(c *gin.Context, enabled []string) (*User[F], *Backend, string, error) {
-	ctx := c.Request.Context()
-	for _, b := range m.backends {
-		if enabled != nil && !slices.Contains(enabled, b.name) {
-			continue
-		}
-		token := b.transport.Token(c.Request)
-		if token == "" {
-			continue
-		}
-		if rc, ok := b.transport.(RequestChecker); ok {
-			if err := rc.CheckRequest(c.Request); err != nil {
-				return nil, nil, "", fmt.Errorf("%w: %w", errRequestRefused, err)
-			}
-		}
-		info, err := b.strategy.ReadToken(ctx, token)
+// CurrentSession returns the session that [RequireUser], [OptionalUser] or
+// a route established for this request, or (nil, false).
+func (m *Manager[F]) CurrentSession(c *gin.Context) (*Session[F], bool) {
+	v, ok := c.Get(sessionKey{})
+	if !ok {
+		return nil, false
+	}
+	s, _ := v.(*Session[F])
+	return s, s != nil
+}
+
+// UserFromContext returns the user that [RequireUser], [OptionalUser] or a
+// route stored in the request's context, for code that sees only
+// c.Request.Context(), or (nil, false).
+func (m *Manager[F]) UserFromContext(ctx context.Context) (*User[F], bool) {
+	u, ok := ctx.Value(userKey{}).(*User[F])
+	return u, ok && u != nil
+}
+
+// WithUser returns a handler that requires an authenticated, active user
+// meeting reqs, as [RequireUser] does, and calls fn with it: fn is never
+// called without a user, so it cannot mistake a missing one for a user.
+//
+//	r.GET("/hello", m.WithUser(func(c *gin.Context, u *ginusers.User[Profile]) {
+//		c.String(200, "Hello %s!", u.Email)
+//	}))
+func (m *Manager[F]) WithUser(fn func(c *gin.Context, u *User[F]), reqs ...Requirement) gin.HandlerFunc {
+	auth := &Auth{Requirements: m.baseRequirements(reqs...)}
+	return func(c *gin.Context) {
+		s, err := m.requireSession(c, auth)
 		if err != nil {
-			if errors.Is(err, ErrInvalidToken) {
-				continue
-			}
-			return nil, nil, "", err
+			m.fail(c, nil, err)
+			return
 		}
-		u, err := m.getUser(ctx, info.UserID)
-		if err != nil {
-			if errors.Is(err, ErrUserNotFound) {
-				continue
-			}
-			return nil, nil, "", err
-		}
-		if !info.Irrevocable && (info.Epoch != u.SessionEpoch || info.ID != "" && isRevoked(u.RevokedTokens, info.ID)) {
-			continue // a session that was ended
-		}
-		return u, b, token, nil
+		fn(c, s.User)
 	}
-	return nil, nil, "", nil
-}
-
-func isRevoked(revoked map[string]time.Time, id string) bool {
-	_, ok := revoked[id]
-	return ok
-}
-
-// unauthorized answers 401 {"detail": "Unauthorized"}, announcing the
-// bearer scheme when a backend uses it (RFC 6750).
-func (m *Manager[F]) unauthorized(c *gin.Context) {
-	for _, b := range m.backends {
-		if s := b.transport.Scheme(); s != "" {
-			c.Header("WWW-Authenticate", s)
-			break
-		}
-	}
-	c.AbortWithStatusJSON(http.StatusUnauthorized, detail("Unauthorized"))
-}
-
-// internalError logs err and answers 500 without revealing it; a request
-// that gave up waiting for a hashing slot answers 503, and so does one whose
-// database is unreachable ([ErrUnavailable], with Retry-After).
-func (m *Manager[F]) internalError(c *gin.Context, err error) {
-	if errors.Is(err, ErrHashingBusy) {
-		c.AbortWithStatusJSON(http.StatusServiceUnavailable, detail("Service Unavailable"))
-		return
-	}
-	if errors.Is(err, ErrUnavailable) {
-		m.unavailable(c, err)
-		return
-	}
-	m.logger.ErrorContext(c.Request.Context(), "ginusers: request failed", "method", c.Request.Method, "path", c.FullPath(), "error", err)
-	c.AbortWithStatusJSON(http.StatusInternalServerError, detail("Internal Server Error"))
 }

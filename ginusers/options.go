@@ -13,6 +13,7 @@ type Option func(*config)
 type config struct {
 	secret           []byte
 	tokenLifetime    time.Duration
+	tokenLifetimeSet bool
 	backends         []*Backend
 	hasher           PasswordHasher
 	maxHashes        int
@@ -26,15 +27,20 @@ type config struct {
 	deliveryBacklog  int
 	cacheTTL         time.Duration
 	cacheMax         int
+	cacheSet         bool
 	verifySecret     []byte
 	verifyLifetime   time.Duration
 	resetSecret      []byte
 	resetLifetime    time.Duration
-	hooks            map[hookKind][]any
+	errorWriter      ErrorWriter
+	hooks            []rawHook
 }
 
-func defaultConfig() config {
-	return config{
+// newConfig is the one place that sets every default, applies the options
+// in order (later wins, hooks accumulate) and validates the result; it
+// returns a [*ConfigError] for an invalid or conflicting configuration.
+func newConfig(opts []Option) (config, error) {
+	c := config{
 		tokenLifetime:    time.Hour,
 		maxHashes:        max(1, runtime.GOMAXPROCS(0)/2),
 		minPasswordChars: 8,
@@ -46,8 +52,60 @@ func defaultConfig() config {
 		resetLifetime:    time.Hour,
 		deliveryWorkers:  4,
 		deliveryBacklog:  256,
-		hooks:            map[hookKind][]any{},
+		errorWriter:      writeJSONError,
 	}
+	for _, o := range opts {
+		o(&c)
+	}
+	if c.logger == nil {
+		c.logger = slog.New(slog.DiscardHandler)
+	}
+	if c.verifySecret == nil {
+		c.verifySecret = c.secret
+	}
+	if c.resetSecret == nil {
+		c.resetSecret = c.secret
+	}
+	if c.hasher == nil {
+		c.hasher = &Argon2idHasher{params: defaultArgon2idParams}
+	}
+	switch {
+	case c.clock == nil:
+		return c, configErrorf("clock is nil")
+	case c.errorWriter == nil:
+		return c, configErrorf("error writer is nil")
+	case len(c.secret) < MinSecretLength:
+		return c, configErrorf("WithSecret is required and must be at least %d bytes, got %d", MinSecretLength, len(c.secret))
+	case c.maxHashes < 1:
+		return c, configErrorf("WithMaxConcurrentHashes must be at least 1, got %d", c.maxHashes)
+	case c.minPasswordChars < 0 || c.maxPasswordBytes < 1 || c.maxPasswordBytes < c.minPasswordChars:
+		return c, configErrorf("bad password length rule: min %d characters, max %d bytes", c.minPasswordChars, c.maxPasswordBytes)
+	case c.deliveryWorkers < 1 || c.deliveryBacklog < 1:
+		return c, configErrorf("WithDeliveryQueue needs positive workers and backlog, got %d and %d", c.deliveryWorkers, c.deliveryBacklog)
+	case c.maxBodyBytes < 1:
+		return c, configErrorf("WithMaxBodyBytes must be positive, got %d", c.maxBodyBytes)
+	case c.cacheSet && (c.cacheTTL <= 0 || c.cacheMax < 1):
+		return c, configErrorf("WithUserCache needs a positive ttl and size, got %v and %d", c.cacheTTL, c.cacheMax)
+	case c.tokenLifetimeSet && len(c.backends) > 0:
+		return c, configErrorf("WithTokenLifetime applies to the default backend only; with WithBackends, set the lifetime on the strategies (WithJWTLifetime, WithTokenStoreLifetime)")
+	case c.tokenLifetime <= 0:
+		return c, configErrorf("WithTokenLifetime must be positive, got %v", c.tokenLifetime)
+	}
+	seen := map[string]bool{}
+	for i, b := range c.backends {
+		if b == nil || b.transport == nil || b.strategy == nil {
+			return c, configErrorf("backend %d is nil or lacks a transport or strategy", i)
+		}
+		n := b.sanitizedName()
+		if n == "" {
+			return c, configErrorf("backend name %q has no letters", b.name)
+		}
+		if seen[n] {
+			return c, configErrorf("duplicate backend name %q", b.name)
+		}
+		seen[n] = true
+	}
+	return c, nil
 }
 
 // WithSecret sets the secret that signs access tokens of the default JWT
@@ -61,9 +119,10 @@ func WithSecret(secret []byte) Option {
 
 // WithTokenLifetime sets the lifetime of access tokens issued by the default
 // JWT backend. The default is one hour; zero or negative is an error from
-// [New]. It has no effect with [WithBackends].
+// [New], and so is giving it with [WithBackends] (set the lifetime on those
+// backends' strategies instead).
 func WithTokenLifetime(d time.Duration) Option {
-	return func(c *config) { c.tokenLifetime = d }
+	return func(c *config) { c.tokenLifetime, c.tokenLifetimeSet = d, true }
 }
 
 // WithBackends sets the authentication backends, tried in order on every
@@ -167,5 +226,16 @@ func WithDeliveryQueue(workers, backlog int) Option {
 // deactivation, a new password) take up to ttl to be seen here. Off by default; a few seconds is a reasonable ttl. It does
 // not cache database tokens: their lookup is the revocation check.
 func WithUserCache(ttl time.Duration, maxEntries int) Option {
-	return func(c *config) { c.cacheTTL, c.cacheMax = ttl, maxEntries }
+	return func(c *config) { c.cacheTTL, c.cacheMax, c.cacheSet = ttl, maxEntries, true }
+}
+
+// WithErrorWriter replaces how errors are answered, for every route and
+// middleware of the package: w receives the status, fastapi-users'
+// "detail" and the headers to send (see [HTTPError]) and writes the
+// answer, for instance as an HTML page for a console. The default writes
+// {"detail": ...} as JSON, as fastapi-users does. Errors that are not the
+// client's fault are logged before w is called; w should never show
+// HTTPError.Err to the client.
+func WithErrorWriter(w ErrorWriter) Option {
+	return func(c *config) { c.errorWriter = w }
 }

@@ -38,9 +38,13 @@ type Argon2idParams struct {
 	SaltLen, KeyLen uint32
 }
 
-// DefaultArgon2idParams are OWASP's recommended argon2id parameters:
-// m=19 MiB, t=2, p=1, a 16-byte salt and a 32-byte hash.
-var DefaultArgon2idParams = Argon2idParams{Memory: 19 * 1024, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}
+// defaultArgon2idParams are OWASP's recommended argon2id parameters.
+var defaultArgon2idParams = Argon2idParams{Memory: 19 * 1024, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}
+
+// DefaultArgon2idParams returns OWASP's recommended argon2id parameters,
+// the default of [New]: m=19 MiB, t=2, p=1, a 16-byte salt and a 32-byte
+// hash.
+func DefaultArgon2idParams() Argon2idParams { return defaultArgon2idParams }
 
 // Argon2idHasher is the default [PasswordHasher]. It makes argon2id hashes in
 // the PHC string format ($argon2id$v=19$m=19456,t=2,p=1$salt$hash, unpadded
@@ -49,8 +53,11 @@ var DefaultArgon2idParams = Argon2idParams{Memory: 19 * 1024, Time: 2, Threads: 
 // 16) made by passlib, pwdlib or elsewhere; a password longer than 72 bytes
 // never matches a bcrypt hash. Hashes with other parameters or made by
 // bcrypt verify with rehash set, so they are upgraded at the next login.
+//
+// Make one with [NewArgon2idHasher], which validates the parameters; the
+// zero value is not usable.
 type Argon2idHasher struct {
-	Params Argon2idParams
+	params Argon2idParams
 }
 
 // NewArgon2idHasher returns an [Argon2idHasher] with the given parameters.
@@ -68,14 +75,14 @@ func NewArgon2idHasher(p Argon2idParams) (*Argon2idHasher, error) {
 	case p.SaltLen < 16 || p.SaltLen > 64 || p.KeyLen < 16 || p.KeyLen > 128:
 		return nil, configErrorf("argon2id salt and key must be 16 to 64 and 16 to 128 bytes")
 	}
-	return &Argon2idHasher{Params: p}, nil
+	return &Argon2idHasher{params: p}, nil
 }
 
 var b64 = base64.RawStdEncoding
 
 // Hash implements [PasswordHasher].
 func (h *Argon2idHasher) Hash(password string) (string, error) {
-	p := h.Params
+	p := h.params
 	salt := make([]byte, p.SaltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", err
@@ -99,7 +106,7 @@ func (h *Argon2idHasher) Verify(password, hash string) (ok, rehash bool, err err
 		if subtle.ConstantTimeCompare(got, key) != 1 {
 			return false, false, nil
 		}
-		cur := h.Params
+		cur := h.params
 		return true, p.Memory != cur.Memory || p.Time != cur.Time || p.Threads != cur.Threads || uint32(len(salt)) != cur.SaltLen || uint32(len(key)) != cur.KeyLen, nil
 	case isBcrypt(hash):
 		b := []byte(hash)

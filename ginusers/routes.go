@@ -4,11 +4,13 @@ import (
 	"errors"
 	"mime"
 	"net/http"
+	"reflect"
 
 	"github.com/gin-gonic/gin"
 )
 
-// Routes mounts the routes of fastapi-users' full example on r:
+// Routes mounts the routes of fastapi-users' full example on r and returns
+// them (see [Route]):
 //
 //	POST   /auth/<backend>/login    log in (form: username, password)      200 / 204
 //	POST   /auth/<backend>/logout   log out                                 204
@@ -24,251 +26,209 @@ import (
 //	PATCH  /users/:id               update a user (superuser)               200
 //	DELETE /users/:id               delete a user (superuser)               204
 //
-// with one login/logout pair per backend of m. When r is an *gin.Engine it
-// also calls [ConfigureEngine], so wrong methods get 405. Each group is also
-// available on its own: [AuthRoutes], [RegisterRoutes],
-// [ResetPasswordRoutes], [VerifyRoutes], [UsersRoutes].
-func Routes[F any](r gin.IRouter, m *Manager[F]) {
-	if e, ok := r.(*gin.Engine); ok {
-		ConfigureEngine(e)
-	}
+// with one login/logout pair per backend of m. Each group is also
+// available on its own: [AuthRoutes], [LogoutAllRoutes], [RegisterRoutes],
+// [ResetPasswordRoutes], [VerifyRoutes], [UsersRoutes]. Routes does not
+// touch the engine's handlers for unknown routes and methods; call
+// [ConfigureEngine] for FastAPI's 404 and 405 answers.
+func Routes[F any](r gin.IRouter, m *Manager[F]) []Route {
+	var out []Route
 	for _, b := range m.backends {
-		AuthRoutes(r.Group("/auth/"+b.name), m, b)
+		out = append(out, AuthRoutes(r.Group("/auth/"+b.name), m, b)...)
 	}
 	auth := r.Group("/auth")
-	LogoutAllRoutes(auth, m)
-	RegisterRoutes(auth, m)
-	ResetPasswordRoutes(auth, m)
-	VerifyRoutes(auth, m)
-	UsersRoutes(r.Group("/users"), m)
+	out = append(out, LogoutAllRoutes(auth, m)...)
+	out = append(out, RegisterRoutes(auth, m)...)
+	out = append(out, ResetPasswordRoutes(auth, m)...)
+	out = append(out, VerifyRoutes(auth, m)...)
+	out = append(out, UsersRoutes(r.Group("/users"), m)...)
+	return out
 }
 
-// AuthRoutes mounts the login and logout routes of backend b on r:
+// Content types of request bodies.
+const (
+	contentJSON = "application/json"
+	contentForm = "application/x-www-form-urlencoded"
+)
+
+// Request bodies of the routes, described by Go types for documentation.
+type (
+	emailBody struct {
+		Email string `json:"email" binding:"required,email"`
+	}
+	tokenBody struct {
+		Token string `json:"token" binding:"required"`
+	}
+	resetBody struct {
+		Token    string `json:"token" binding:"required"`
+		Password string `json:"password" binding:"required"`
+	}
+)
+
+// shapeOf returns the body described by a transport's answer.
+func shapeOf(r *Response) *Body {
+	if r == nil || r.Body == nil {
+		return nil
+	}
+	return &Body{Shape: ShapeGo, Type: reflect.TypeOf(r.Body)}
+}
+
+// AuthRoutes mounts the login and logout routes of backend b (one of m's)
+// on r, and returns them:
 //
 //	POST /login: form fields username (the e-mail) and password; optional
 //	OAuth2 fields grant_type (must be "password"), scope, client_id and
 //	client_secret are ignored. Answers the transport's login response (200
 //	bearer JSON, 204 with a cookie), 400 LOGIN_BAD_CREDENTIALS for an unknown
 //	e-mail, a wrong password or an inactive user, 400 LOGIN_USER_NOT_VERIFIED
-//	with [WithRequireVerified], 422 for a missing field or a JSON body.
+//	with [WithRequireVerified], 403 for a cross-site cookie login, 422 for a
+//	missing field or a JSON body.
 //
 //	POST /logout: requires an active user (401) and, with
 //	[WithRequireVerified], a verified one (403). Ends the session of the
 //	token that authenticated the request, whichever backend it came from
 //	([Manager.Logout]: a stored token is deleted, a JWT revoked), then
 //	answers this backend's logout response (204).
-func AuthRoutes[F any](r gin.IRouter, m *Manager[F], b *Backend) {
-	r.POST("/login", m.handleLogin(b))
-	r.POST("/logout", m.handleLogout(b))
+func AuthRoutes[F any](r gin.IRouter, m *Manager[F], b *Backend) []Route {
+	login := b.transport.LoginResponse("token")
+	logout := b.transport.LogoutResponse()
+	return Mount(r, m,
+		Route{
+			Name: "auth:" + b.name + ".login", Method: http.MethodPost, Path: "/login", Tag: "auth",
+			Summary: "Log in with an e-mail address and a password (" + b.name + " backend)",
+			Request: &Body{ContentType: contentForm, Shape: ShapeLoginForm},
+			Success: login.Status, Response: shapeOf(login),
+			Errors: []ErrorCase{
+				{Err: ErrInvalidCredentials, Status: http.StatusBadRequest, Code: CodeLoginBadCredentials},
+				{Err: ErrUserNotVerified, Status: http.StatusBadRequest, Code: CodeLoginUserNotVerified},
+			},
+			Handle: func(c *gin.Context) error { return m.handleLogin(c, b) },
+		},
+		Route{
+			Name: "auth:" + b.name + ".logout", Method: http.MethodPost, Path: "/logout", Tag: "auth",
+			Summary: "Log out the current session",
+			Auth:    &Auth{Requirements: m.baseRequirements()},
+			Success: logout.Status, Response: shapeOf(logout),
+			Handle: func(c *gin.Context) error {
+				s, _ := m.CurrentSession(c)
+				if err := m.Logout(c.Request.Context(), s); err != nil {
+					return err
+				}
+				writeResponse(c, b.transport.LogoutResponse())
+				return nil
+			},
+		},
+	)
 }
 
-// LogoutAllRoutes mounts the "log out everywhere" route on r:
+// handleLogin reads the OAuth2 password form and logs the user in.
+func (m *Manager[F]) handleLogin(c *gin.Context, b *Backend) error {
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, m.cfg.maxBodyBytes)
+	var form map[string][]string
+	mt, _, _ := mime.ParseMediaType(c.ContentType())
+	switch mt {
+	case contentForm:
+		if err := c.Request.ParseForm(); err != nil {
+			return formError(err)
+		}
+		form = c.Request.PostForm
+	case "multipart/form-data":
+		if err := c.Request.ParseMultipartForm(m.cfg.maxBodyBytes); err != nil {
+			return formError(err)
+		}
+		form = c.Request.MultipartForm.Value
+	}
+	get := func(k string) string {
+		if v := form[k]; len(v) > 0 {
+			return v[0]
+		}
+		return ""
+	}
+	username, password := get("username"), get("password")
+	var errs []fieldError
+	if username == "" {
+		errs = append(errs, fieldErr("missing", "Field required", "username"))
+	}
+	if password == "" {
+		errs = append(errs, fieldErr("missing", "Field required", "password"))
+	}
+	if gt, ok := form["grant_type"]; ok && len(gt) > 0 && gt[0] != "" && gt[0] != "password" {
+		errs = append(errs, fieldErr("string_pattern_mismatch", "String should match pattern '^password$'", "grant_type"))
+	}
+	if len(errs) > 0 {
+		return unprocessable(errs...)
+	}
+	ctx := withClientIP(c.Request.Context(), c.ClientIP())
+	_, resp, err := m.Login(ctx, b, c.Request, username, password)
+	if err != nil {
+		return err
+	}
+	writeResponse(c, resp)
+	return nil
+}
+
+// formError is the answer to a form that cannot be read: 413 when it is
+// too large, otherwise 422 for the fields it should have held.
+func formError(err error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return &requestError{status: http.StatusRequestEntityTooLarge, detail: "Request Entity Too Large"}
+	}
+	return unprocessable(fieldErr("missing", "Field required", "username"), fieldErr("missing", "Field required", "password"))
+}
+
+// LogoutAllRoutes mounts the "log out everywhere" route on r, and returns it:
 //
 //	POST /logout-all: requires an active user (401) and, with
 //	[WithRequireVerified], a verified one (403). Calls [Manager.LogoutAll]:
 //	every token issued so far is refused, JWTs included, and every stored
-//	token of the user is deleted. Answers the
-//	logout response of the backend that authenticated the request (204,
-//	clearing the cookie for a cookie backend).
-func LogoutAllRoutes[F any](r gin.IRouter, m *Manager[F]) {
-	r.POST("/logout-all", m.handleLogoutAll)
+//	token of the user is deleted. Answers the logout response of the
+//	backend that authenticated the request (204, clearing the cookie for a
+//	cookie backend).
+func LogoutAllRoutes[F any](r gin.IRouter, m *Manager[F]) []Route {
+	return Mount(r, m, Route{
+		Name: "auth:logout_all", Method: http.MethodPost, Path: "/logout-all", Tag: "auth",
+		Summary: "End every session of the current user",
+		Auth:    &Auth{Requirements: m.baseRequirements()},
+		Success: http.StatusNoContent,
+		Handle: func(c *gin.Context) error {
+			s, _ := m.CurrentSession(c)
+			if err := m.LogoutAll(c.Request.Context(), s.User); err != nil {
+				return err
+			}
+			writeResponse(c, s.Backend.transport.LogoutResponse())
+			return nil
+		},
+	})
 }
 
-// RegisterRoutes mounts the registration route on r:
+// RegisterRoutes mounts the registration route on r, and returns it:
 //
 //	POST /register: JSON {"email", "password", ...application fields}.
 //	Answers 201 with the user; 400 REGISTER_USER_ALREADY_EXISTS; 400
 //	{"code": "REGISTER_INVALID_PASSWORD", "reason": ...}; 422 for a missing
 //	or invalid field; 413 for a body over [WithMaxBodyBytes]. is_active,
 //	is_superuser, is_verified and id are ignored.
-func RegisterRoutes[F any](r gin.IRouter, m *Manager[F]) {
-	r.POST("/register", m.handleRegister)
+func RegisterRoutes[F any](r gin.IRouter, m *Manager[F]) []Route {
+	return Mount(r, m, Route{
+		Name: "register:register", Method: http.MethodPost, Path: "/register", Tag: "auth",
+		Summary: "Create an account",
+		Request: &Body{Shape: ShapeUserCreate, Type: reflect.TypeFor[F]()},
+		Success: http.StatusCreated, Response: &Body{Shape: ShapeUser, Type: reflect.TypeFor[F]()},
+		Errors: []ErrorCase{
+			{Err: ErrUserExists, Status: http.StatusBadRequest, Code: CodeRegisterUserAlreadyExists},
+			{Err: ErrInvalidPassword, Status: http.StatusBadRequest, Code: CodeRegisterInvalidPassword},
+		},
+		Handle: m.handleRegister,
+	})
 }
 
-// UsersRoutes mounts the users routes on r. All require an active user
-// (401) and, with [WithRequireVerified], a verified one (403):
-//
-//	GET /me, PATCH /me: the current user. PATCH takes any of email,
-//	password and the application fields; is_active, is_superuser,
-//	is_verified and id are ignored. A new e-mail makes the user unverified.
-//	400 UPDATE_USER_EMAIL_ALREADY_EXISTS, 400 {"code":
-//	"UPDATE_USER_INVALID_PASSWORD", "reason": ...}, 422.
-//
-//	GET /:id, PATCH /:id, DELETE /:id: superusers only (403 before any
-//	lookup); 404 for an unknown or malformed id. PATCH may also set the
-//	flags; DELETE answers 204.
-func UsersRoutes[F any](r gin.IRouter, m *Manager[F]) {
-	r.GET("/me", m.handleMe)
-	r.PATCH("/me", m.handlePatchMe)
-	r.GET("/:id", m.handleGetUser)
-	r.PATCH("/:id", m.handlePatchUser)
-	r.DELETE("/:id", m.handleDeleteUser)
-}
-
-func (m *Manager[F]) baseRequirements(extra ...Requirement) requirements {
-	r := makeRequirements(extra)
-	r.verified = r.verified || m.cfg.requireVerified
-	return r
-}
-
-func (m *Manager[F]) handleLogin(b *Backend) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		ctx := c.Request.Context()
-		if rc, ok := b.transport.(RequestChecker); ok {
-			// Login CSRF: a cross-site form must not log the browser in.
-			if err := rc.CheckRequest(c.Request); err != nil {
-				c.AbortWithStatusJSON(http.StatusForbidden, detail("Forbidden"))
-				return
-			}
-		}
-		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, m.cfg.maxBodyBytes)
-		var form map[string][]string
-		mt, _, _ := mime.ParseMediaType(c.ContentType())
-		switch mt {
-		case "application/x-www-form-urlencoded":
-			if err := c.Request.ParseForm(); err != nil {
-				m.formError(c, err)
-				return
-			}
-			form = c.Request.PostForm
-		case "multipart/form-data":
-			if err := c.Request.ParseMultipartForm(m.cfg.maxBodyBytes); err != nil {
-				m.formError(c, err)
-				return
-			}
-			form = c.Request.MultipartForm.Value
-		}
-		get := func(k string) string {
-			if v := form[k]; len(v) > 0 {
-				return v[0]
-			}
-			return ""
-		}
-		username, password := get("username"), get("password")
-		var errs []FieldError
-		if username == "" {
-			errs = append(errs, fieldErr("missing", "Field required", "username"))
-		}
-		if password == "" {
-			errs = append(errs, fieldErr("missing", "Field required", "password"))
-		}
-		if gt, ok := form["grant_type"]; ok && len(gt) > 0 && gt[0] != "" && gt[0] != "password" {
-			errs = append(errs, fieldErr("string_pattern_mismatch", "String should match pattern '^password$'", "grant_type"))
-		}
-		if len(errs) > 0 {
-			unprocessable(errs...).write(c)
-			return
-		}
-		u, err := m.Authenticate(ctx, username, password)
-		if errors.Is(err, ErrInvalidCredentials) {
-			// Enough to spot brute force (the account tried, the client as
-			// Gin resolves it with the app's trusted proxies), never the
-			// password.
-			m.logger.InfoContext(ctx, "ginusers: login failed", "backend", b.name,
-				"email", loggedEmail(username), "client_ip", c.ClientIP())
-			badRequest(c, CodeLoginBadCredentials)
-			return
-		}
-		if err != nil {
-			m.internalError(c, err)
-			return
-		}
-		if m.cfg.requireVerified && !u.Verified {
-			badRequest(c, CodeLoginUserNotVerified)
-			return
-		}
-		token, err := b.strategy.WriteToken(ctx, TokenSubject{UserID: u.ID, Epoch: u.SessionEpoch})
-		if err != nil {
-			m.internalError(c, err)
-			return
-		}
-		status, body := b.transport.LoginResponse(c, token)
-		for _, fn := range m.hooks.afterLogin {
-			if err := fn(c, u); err != nil {
-				// The login failed: take back the cookie the transport set,
-				// and the token where the strategy can.
-				c.Writer.Header().Del("Set-Cookie")
-				if derr := b.strategy.DestroyToken(ctx, token); derr != nil && !errors.Is(derr, ErrNotSupported) {
-					err = errors.Join(err, derr)
-				}
-				m.internalError(c, err)
-				return
-			}
-		}
-		m.logger.InfoContext(ctx, "ginusers: login", "backend", b.name, "user_id", u.ID, "client_ip", c.ClientIP())
-		writeResponse(c, status, body)
-	}
-}
-
-func (m *Manager[F]) formError(c *gin.Context, err error) {
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
-		c.AbortWithStatusJSON(http.StatusRequestEntityTooLarge, detail("Request Entity Too Large"))
-		return
-	}
-	unprocessable(fieldErr("missing", "Field required", "username"), fieldErr("missing", "Field required", "password")).write(c)
-}
-
-// loggedEmail is the form of a login name that goes into the log: the
-// normalised address when it is one, otherwise its key, cut to a sane
-// length (the log handler quotes it).
-func loggedEmail(username string) string {
-	e, err := NormalizeEmail(username)
+func (m *Manager[F]) handleRegister(c *gin.Context) error {
+	obj, err := parseObject(routeBody(c))
 	if err != nil {
-		e = EmailKey(username)
+		return err
 	}
-	if len(e) > 320 {
-		e = e[:320]
-	}
-	return e
-}
-
-func writeResponse(c *gin.Context, status int, body any) {
-	if body == nil {
-		c.Status(status)
-		c.Writer.WriteHeaderNow()
-		return
-	}
-	c.JSON(status, body)
-}
-
-func (m *Manager[F]) handleLogout(b *Backend) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		u, ok := m.requireUser(c, m.baseRequirements())
-		if !ok {
-			return
-		}
-		l, _ := currentLogin(c)
-		if err := m.Logout(c.Request.Context(), u, l.backend, l.token); err != nil {
-			m.internalError(c, err)
-			return
-		}
-		status, body := b.transport.LogoutResponse(c)
-		writeResponse(c, status, body)
-	}
-}
-
-func (m *Manager[F]) handleLogoutAll(c *gin.Context) {
-	u, ok := m.requireUser(c, m.baseRequirements())
-	if !ok {
-		return
-	}
-	l, _ := currentLogin(c)
-	if err := m.LogoutAll(c.Request.Context(), u); err != nil {
-		m.internalError(c, err)
-		return
-	}
-	status, body := l.backend.transport.LogoutResponse(c)
-	writeResponse(c, status, body)
-}
-
-func (m *Manager[F]) handleRegister(c *gin.Context) {
-	obj, rerr := readJSONObject(c, m.cfg.maxBodyBytes)
-	if rerr != nil {
-		rerr.write(c)
-		return
-	}
-	var errs []FieldError
+	var errs []fieldError
 	email, fe := obj.email("email", true)
 	if fe != nil {
 		errs = append(errs, *fe)
@@ -286,71 +246,249 @@ func (m *Manager[F]) handleRegister(c *gin.Context) {
 	_, ferrs := decodeFields(obj, &fields, true)
 	errs = append(errs, ferrs...)
 	if len(errs) > 0 {
-		unprocessable(errs...).write(c)
-		return
+		return unprocessable(errs...)
 	}
 	u, err := m.Register(c.Request.Context(), UserCreate[F]{Email: *email, Password: *password, Fields: fields})
-	switch {
-	case errors.Is(err, ErrUserExists):
-		badRequest(c, CodeRegisterUserAlreadyExists)
-	case passwordRejected(c, err, CodeRegisterInvalidPassword), emailRejected(c, err):
-	case err != nil:
-		m.internalError(c, err)
-	default:
-		writeUser(c, http.StatusCreated, u)
+	if err != nil {
+		return err
 	}
+	return writeUser(c, http.StatusCreated, u)
 }
 
-func (m *Manager[F]) handleMe(c *gin.Context) {
-	u, ok := m.requireUser(c, m.baseRequirements())
-	if !ok {
-		return
+// ResetPasswordRoutes mounts the password-reset routes on r, and returns
+// them:
+//
+//	POST /forgot-password: JSON {"email"}. Always 202 with body null for a
+//	valid address (422 otherwise), whether or not a user has it
+//	([Manager.RequestPasswordReset]: the token is delivered off the request
+//	path).
+//
+//	POST /reset-password: JSON {"token", "password"}. 200 with body null;
+//	400 RESET_PASSWORD_BAD_TOKEN; 400 {"code":
+//	"RESET_PASSWORD_INVALID_PASSWORD", "reason": ...}; 422.
+func ResetPasswordRoutes[F any](r gin.IRouter, m *Manager[F]) []Route {
+	return Mount(r, m,
+		Route{
+			Name: "reset:forgot_password", Method: http.MethodPost, Path: "/forgot-password", Tag: "auth",
+			Summary: "Ask for a password-reset token, sent by e-mail",
+			Request: &Body{Shape: ShapeGo, Type: reflect.TypeFor[emailBody]()},
+			Success: http.StatusAccepted, Response: &Body{Shape: ShapeNull},
+			Handle: func(c *gin.Context) error {
+				in, err := readFields(c, "email")
+				if err != nil {
+					return err
+				}
+				if err := m.RequestPasswordReset(c.Request.Context(), in["email"]); err != nil {
+					return err
+				}
+				c.JSON(http.StatusAccepted, nil)
+				return nil
+			},
+		},
+		Route{
+			Name: "reset:reset_password", Method: http.MethodPost, Path: "/reset-password", Tag: "auth",
+			Summary: "Set a new password with a reset token",
+			Request: &Body{Shape: ShapeGo, Type: reflect.TypeFor[resetBody]()},
+			Success: http.StatusOK, Response: &Body{Shape: ShapeNull},
+			Errors: []ErrorCase{
+				{Err: ErrInvalidToken, Status: http.StatusBadRequest, Code: CodeResetPasswordBadToken},
+				{Err: ErrInvalidPassword, Status: http.StatusBadRequest, Code: CodeResetPasswordInvalidPassword},
+			},
+			Handle: func(c *gin.Context) error {
+				in, err := readFields(c, "token", "password")
+				if err != nil {
+					return err
+				}
+				if _, err := m.ResetPassword(c.Request.Context(), in["token"], in["password"]); err != nil {
+					return err
+				}
+				c.JSON(http.StatusOK, nil)
+				return nil
+			},
+		},
+	)
+}
+
+// VerifyRoutes mounts the e-mail verification routes on r, and returns them:
+//
+//	POST /request-verify-token: JSON {"email"}. Always 202 with body null
+//	for a valid address (422 otherwise) ([Manager.RequestVerification]:
+//	the token is delivered off the request path).
+//
+//	POST /verify: JSON {"token"}. 200 with the user, now verified; 400
+//	VERIFY_USER_BAD_TOKEN; 400 VERIFY_USER_ALREADY_VERIFIED; 422.
+func VerifyRoutes[F any](r gin.IRouter, m *Manager[F]) []Route {
+	return Mount(r, m,
+		Route{
+			Name: "verify:request-token", Method: http.MethodPost, Path: "/request-verify-token", Tag: "auth",
+			Summary: "Ask for an e-mail verification token, sent by e-mail",
+			Request: &Body{Shape: ShapeGo, Type: reflect.TypeFor[emailBody]()},
+			Success: http.StatusAccepted, Response: &Body{Shape: ShapeNull},
+			Handle: func(c *gin.Context) error {
+				in, err := readFields(c, "email")
+				if err != nil {
+					return err
+				}
+				if err := m.RequestVerification(c.Request.Context(), in["email"]); err != nil {
+					return err
+				}
+				c.JSON(http.StatusAccepted, nil)
+				return nil
+			},
+		},
+		Route{
+			Name: "verify:verify", Method: http.MethodPost, Path: "/verify", Tag: "auth",
+			Summary: "Verify the e-mail address with a verification token",
+			Request: &Body{Shape: ShapeGo, Type: reflect.TypeFor[tokenBody]()},
+			Success: http.StatusOK, Response: &Body{Shape: ShapeUser, Type: reflect.TypeFor[F]()},
+			Errors: []ErrorCase{
+				{Err: ErrInvalidToken, Status: http.StatusBadRequest, Code: CodeVerifyUserBadToken},
+				{Err: ErrAlreadyVerified, Status: http.StatusBadRequest, Code: CodeVerifyUserAlreadyVerified},
+			},
+			Handle: func(c *gin.Context) error {
+				in, err := readFields(c, "token")
+				if err != nil {
+					return err
+				}
+				u, err := m.Verify(c.Request.Context(), in["token"])
+				if err != nil {
+					return err
+				}
+				return writeUser(c, http.StatusOK, u)
+			},
+		},
+	)
+}
+
+// readFields reads the named required string fields of the route's JSON
+// object body; "email" is checked and normalised as an address.
+func readFields(c *gin.Context, names ...string) (map[string]string, error) {
+	obj, err := parseObject(routeBody(c))
+	if err != nil {
+		return nil, err
 	}
-	writeUser(c, http.StatusOK, u)
-}
-
-func (m *Manager[F]) handlePatchMe(c *gin.Context) {
-	m.patch(c, true)
-}
-
-func (m *Manager[F]) handlePatchUser(c *gin.Context) {
-	m.patch(c, false)
-}
-
-// patch serves PATCH /me (safe) and PATCH /:id (unsafe), in FastAPI's
-// order: malformed JSON (422), authentication (401/403), lookup (404), body
-// validation (422), then the update itself (400).
-func (m *Manager[F]) patch(c *gin.Context, self bool) {
-	body, rerr := readJSON(c, m.cfg.maxBodyBytes)
-	if rerr != nil {
-		rerr.write(c)
-		return
-	}
-	var u *User[F]
-	if self {
-		var ok bool
-		if u, ok = m.requireUser(c, m.baseRequirements()); !ok {
-			return
+	out := map[string]string{}
+	var errs []fieldError
+	for _, n := range names {
+		var s *string
+		var fe *fieldError
+		if n == "email" {
+			s, fe = obj.email(n, true)
+		} else {
+			s, fe = obj.str(n, true, false)
 		}
-	} else {
-		var ok bool
-		if u, ok = m.targetUser(c); !ok {
-			return
+		if fe != nil {
+			errs = append(errs, *fe)
+			continue
 		}
+		out[n] = *s
 	}
-	obj, rerr := parseObject(body)
-	if rerr != nil {
-		rerr.write(c)
-		return
+	if len(errs) > 0 {
+		return nil, unprocessable(errs...)
+	}
+	return out, nil
+}
+
+// UsersRoutes mounts the users routes on r, and returns them. All require an
+// active user (401) and, with [WithRequireVerified], a verified one (403):
+//
+//	GET /me, PATCH /me: the current user. PATCH takes any of email,
+//	password and the application fields; is_active, is_superuser,
+//	is_verified and id are ignored. A new e-mail makes the user unverified.
+//	400 UPDATE_USER_EMAIL_ALREADY_EXISTS, 400 {"code":
+//	"UPDATE_USER_INVALID_PASSWORD", "reason": ...}, 422.
+//
+//	GET /:id, PATCH /:id, DELETE /:id: superusers only (403 before any
+//	lookup); 404 for an unknown or malformed id. PATCH may also set the
+//	flags; DELETE answers 204.
+//
+// Under middleware that authenticated the request already ([RequireUser],
+// [RequireUserFrom] on the group), the routes use its session.
+func UsersRoutes[F any](r gin.IRouter, m *Manager[F]) []Route {
+	user := &Body{Shape: ShapeUser, Type: reflect.TypeFor[F]()}
+	me := &Auth{Requirements: m.baseRequirements()}
+	super := &Auth{Requirements: m.baseRequirements(Superuser)}
+	updateErrors := []ErrorCase{
+		{Err: ErrUserExists, Status: http.StatusBadRequest, Code: CodeUpdateUserEmailAlreadyExists},
+		{Err: ErrInvalidPassword, Status: http.StatusBadRequest, Code: CodeUpdateUserInvalidPassword},
+	}
+	return Mount(r, m,
+		Route{
+			Name: "users:current_user", Method: http.MethodGet, Path: "/me", Tag: "users",
+			Summary: "The current user", Auth: me, Success: http.StatusOK, Response: user,
+			Handle: func(c *gin.Context) error {
+				u, _ := m.CurrentUser(c)
+				return writeUser(c, http.StatusOK, u)
+			},
+		},
+		Route{
+			Name: "users:patch_current_user", Method: http.MethodPatch, Path: "/me", Tag: "users",
+			Summary: "Update the current user", Auth: me,
+			Request: &Body{Shape: ShapeUserUpdateSafe, Type: reflect.TypeFor[F]()},
+			Success: http.StatusOK, Response: user, Errors: updateErrors,
+			Handle: func(c *gin.Context) error {
+				u, _ := m.CurrentUser(c)
+				return m.handlePatch(c, u, true)
+			},
+		},
+		Route{
+			Name: "users:user", Method: http.MethodGet, Path: "/:id", Tag: "users",
+			Summary: "A user (superusers only)", Auth: super, Success: http.StatusOK, Response: user,
+			Handle: func(c *gin.Context) error {
+				u, err := m.Get(c.Request.Context(), c.Param("id"))
+				if err != nil {
+					return err
+				}
+				return writeUser(c, http.StatusOK, u)
+			},
+		},
+		Route{
+			Name: "users:patch_user", Method: http.MethodPatch, Path: "/:id", Tag: "users",
+			Summary: "Update a user (superusers only)", Auth: super,
+			Request: &Body{Shape: ShapeUserUpdate, Type: reflect.TypeFor[F]()},
+			Success: http.StatusOK, Response: user, Errors: updateErrors,
+			Handle: func(c *gin.Context) error {
+				u, err := m.Get(c.Request.Context(), c.Param("id"))
+				if err != nil {
+					return err
+				}
+				return m.handlePatch(c, u, false)
+			},
+		},
+		Route{
+			Name: "users:delete_user", Method: http.MethodDelete, Path: "/:id", Tag: "users",
+			Summary: "Delete a user (superusers only)", Auth: super, Success: http.StatusNoContent,
+			Handle: func(c *gin.Context) error {
+				u, err := m.Get(c.Request.Context(), c.Param("id"))
+				if err != nil {
+					return err
+				}
+				if err := m.Delete(c.Request.Context(), u); err != nil {
+					return err
+				}
+				c.Status(http.StatusNoContent)
+				c.Writer.WriteHeaderNow()
+				return nil
+			},
+		},
+	)
+}
+
+// handlePatch applies the route's JSON body to u: as the user may change
+// themself (PATCH /me) or as a superuser may (PATCH /:id).
+func (m *Manager[F]) handlePatch(c *gin.Context, u *User[F], self bool) error {
+	obj, err := parseObject(routeBody(c))
+	if err != nil {
+		return err
 	}
 	var upd UserUpdate[F]
-	var errs []FieldError
-	collect := func(fe *FieldError) {
+	var errs []fieldError
+	collect := func(fe *fieldError) {
 		if fe != nil {
 			errs = append(errs, *fe)
 		}
 	}
-	var fe *FieldError
+	var fe *fieldError
 	upd.Email, fe = obj.email("email", false)
 	collect(fe)
 	upd.Password, fe = obj.str("password", false, true)
@@ -365,69 +503,18 @@ func (m *Manager[F]) patch(c *gin.Context, self bool) {
 	names, ferrs := decodeFields(obj, &fields, false)
 	errs = append(errs, ferrs...)
 	if len(errs) > 0 {
-		unprocessable(errs...).write(c)
-		return
+		return unprocessable(errs...)
 	}
 	if len(names) > 0 {
 		upd.Fields, upd.FieldNames = &fields, names
 	}
-	var err error
 	if self {
 		u, err = m.UpdateSafe(c.Request.Context(), u, upd)
 	} else {
 		u, err = m.Update(c.Request.Context(), u, upd)
 	}
-	switch {
-	case errors.Is(err, ErrUserExists):
-		badRequest(c, CodeUpdateUserEmailAlreadyExists)
-	case errors.Is(err, ErrUserNotFound):
-		notFound(c)
-	case passwordRejected(c, err, CodeUpdateUserInvalidPassword), emailRejected(c, err):
-	case err != nil:
-		m.internalError(c, err)
-	default:
-		writeUser(c, http.StatusOK, u)
-	}
-}
-
-// targetUser checks that the caller is an active superuser (401/403 before
-// any lookup, so ids cannot be probed) and loads the user of the :id
-// parameter (404).
-func (m *Manager[F]) targetUser(c *gin.Context) (*User[F], bool) {
-	if _, ok := m.requireUser(c, m.baseRequirements(Superuser)); !ok {
-		return nil, false
-	}
-	u, err := m.store.Get(c.Request.Context(), c.Param("id"))
-	if errors.Is(err, ErrUserNotFound) {
-		notFound(c)
-		return nil, false
-	}
 	if err != nil {
-		m.internalError(c, err)
-		return nil, false
+		return err
 	}
-	return u, true
-}
-
-func (m *Manager[F]) handleGetUser(c *gin.Context) {
-	if u, ok := m.targetUser(c); ok {
-		writeUser(c, http.StatusOK, u)
-	}
-}
-
-func (m *Manager[F]) handleDeleteUser(c *gin.Context) {
-	u, ok := m.targetUser(c)
-	if !ok {
-		return
-	}
-	err := m.Delete(c.Request.Context(), u)
-	switch {
-	case errors.Is(err, ErrUserNotFound):
-		notFound(c)
-	case err != nil:
-		m.internalError(c, err)
-	default:
-		c.Status(http.StatusNoContent)
-		c.Writer.WriteHeaderNow()
-	}
+	return writeUser(c, http.StatusOK, u)
 }

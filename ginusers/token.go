@@ -23,10 +23,12 @@ import (
 // Audiences of the tokens ginusers makes. A token made for one purpose is
 // never accepted for another. They are fastapi-users' values.
 const (
-	AudienceAuth       = "fastapi-users:auth"
-	AudienceVerify     = "fastapi-users:verify"
-	AudienceReset      = "fastapi-users:reset"
-	AudienceOAuthState = "fastapi-users:oauth-state"
+	AudienceAuth   = "fastapi-users:auth"
+	AudienceVerify = "fastapi-users:verify"
+	AudienceReset  = "fastapi-users:reset"
+	// audienceOAuthState is fastapi-users' OAuth state audience, reserved
+	// so that no access token can be made for it.
+	audienceOAuthState = "fastapi-users:oauth-state"
 )
 
 // MinSecretLength is the shortest HMAC secret accepted, in bytes (256 bits).
