@@ -27,6 +27,12 @@ var (
 	// since the caller read it, and nothing was written.
 	ErrConflict = errors.New("ginusers: the user changed meanwhile")
 
+	// ErrSessionEnded is returned (wrapped) by [Manager.UpdateSafe] when the
+	// user's sessions were ended (a new session epoch) after the user was
+	// read for the request: the request belongs to an ended session. The
+	// routes answer it 401.
+	ErrSessionEnded = errors.New("ginusers: the session has ended")
+
 	// ErrUserInactive is returned when an operation needs an active user.
 	ErrUserInactive = errors.New("ginusers: user is inactive")
 

@@ -1,6 +1,8 @@
 package ginusers
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"mime"
 	"net/http"
@@ -210,17 +212,15 @@ func (m *Manager[F]) formError(c *gin.Context, err error) {
 }
 
 // loggedEmail is the form of a login name that goes into the log: the
-// normalised address when it is one, otherwise its key, cut to a sane
-// length (the log handler quotes it).
+// normalised address when it is one; otherwise (a password typed in the
+// wrong field, garbage) never the text itself, but "invalid:" and the
+// first 12 hex digits of its SHA-256, enough to see repeated attempts.
 func loggedEmail(username string) string {
-	e, err := NormalizeEmail(username)
-	if err != nil {
-		e = EmailKey(username)
+	if e, err := NormalizeEmail(username); err == nil {
+		return e
 	}
-	if len(e) > 320 {
-		e = e[:320]
-	}
-	return e
+	sum := sha256.Sum256([]byte(username))
+	return "invalid:" + hex.EncodeToString(sum[:6])
 }
 
 func writeResponse(c *gin.Context, status int, body any) {
@@ -382,6 +382,9 @@ func (m *Manager[F]) patch(c *gin.Context, self bool) {
 		badRequest(c, CodeUpdateUserEmailAlreadyExists)
 	case errors.Is(err, ErrUserNotFound):
 		notFound(c)
+	case errors.Is(err, ErrUserInactive), errors.Is(err, ErrSessionEnded):
+		// Deactivated, or the session ended, while the request was in flight.
+		m.unauthorized(c)
 	case passwordRejected(c, err, CodeUpdateUserInvalidPassword), emailRejected(c, err):
 	case err != nil:
 		m.internalError(c, err)
