@@ -190,6 +190,7 @@ func newServer(h http.Handler, lim limits) *http.Server {
 type app struct {
 	engine  *gin.Engine
 	manager *ginusers.Manager[Profile]
+	routes  []ginusers.Route // the ginusers routes mounted
 	closers []func()
 }
 
@@ -305,12 +306,12 @@ func newApp(ctx context.Context, getenv func(string) string, logger *slog.Logger
 	if err := e.SetTrustedProxies(nil); err != nil {
 		return nil, err
 	}
-	ginusers.Routes(e, m)
+	ginusers.ConfigureEngine(e) // FastAPI's 404 and 405 answers
+	a.routes = ginusers.Routes(e, m)
 	e.GET("/health", health(client, timeout, logger))
-	e.GET("/authenticated-route", ginusers.RequireUser(m), func(c *gin.Context) {
-		u, _ := ginusers.CurrentUser[Profile](c)
+	e.GET("/authenticated-route", m.WithUser(func(c *gin.Context, u *User) {
 		c.JSON(http.StatusOK, gin.H{"message": fmt.Sprintf("Hello %s!", u.Email)})
-	})
+	}))
 	a.engine = e
 	return a, nil
 }

@@ -205,7 +205,9 @@ func WithJWTAudience(aud string) JWTOption {
 // user is still refused, since the user is loaded on every request). Use
 // it only if sessions that outlive a password reset are acceptable, for
 // instance for short-lived tokens shared with a service that cannot see
-// your user store.
+// your user store. A [Manager] refuses such a strategy beside a revocable
+// JWT strategy that shares its secret and audience (each would accept the
+// other's tokens): give it its own audience with [WithJWTAudience].
 func WithInsecureIrrevocableJWT() JWTOption {
 	return func(s *JWTStrategy) { s.irrevocable = true }
 }

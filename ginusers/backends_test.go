@@ -1,6 +1,7 @@
 package ginusers_test
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -52,24 +53,23 @@ func multiApp(t *testing.T, store string, extra ...ginusers.Option) *app {
 	if err != nil {
 		t.Fatal(err)
 	}
+	a.backends = []*ginusers.Backend{
+		ginusers.NewBackend("jwt", ginusers.NewBearerTransport(), jwtS),
+		ginusers.NewBackend("cookie", cookie, dbS),
+		ginusers.NewBackend("db", ginusers.NewBearerTransport(), dbS),
+	}
 	opts := append([]ginusers.Option{
 		ginusers.WithSecret(testSecret),
 		ginusers.WithPasswordHasher(a.hasher),
 		ginusers.WithLogger(discardLogger),
 		ginusers.WithClock(func() time.Time { return a.now }),
-		ginusers.WithBackends(
-			ginusers.NewBackend("jwt", ginusers.NewBearerTransport(), jwtS),
-			ginusers.NewBackend("cookie", cookie, dbS),
-			ginusers.NewBackend("db", ginusers.NewBearerTransport(), dbS),
-		),
+		ginusers.WithBackends(a.backends...),
 	}, extra...)
 	m, err := ginusers.New[Fields](a.store, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.m = m
-	a.engine = gin.New()
-	ginusers.Routes(a.engine, m)
+	a.mount(m)
 	return a
 }
 
@@ -125,15 +125,13 @@ func TestCookieOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, _ := gin.CreateTestContext(httptestRecorder())
-	tr.LoginResponse(c, "tok")
-	if got, want := c.Writer.Header().Get("Set-Cookie"), "__Host-ginusersauth=tok; Path=/; Max-Age=7200; HttpOnly; Secure; SameSite=Strict"; got != want {
+	resp := tr.LoginResponse("tok")
+	if got, want := resp.Header.Get("Set-Cookie"), "__Host-ginusersauth=tok; Path=/; Max-Age=7200; HttpOnly; Secure; SameSite=Strict"; got != want || resp.Status != 204 || resp.Body != nil {
 		t.Fatalf("Set-Cookie = %q, want %q", got, want)
 	}
 	tr, _ = ginusers.NewCookieTransport(ginusers.WithInsecureCookie(), ginusers.WithCookieDomain("example.com"), ginusers.WithCookiePath("/api"))
-	c, _ = gin.CreateTestContext(httptestRecorder())
-	tr.LogoutResponse(c)
-	if got, want := c.Writer.Header().Get("Set-Cookie"), "ginusersauth=; Path=/api; Domain=example.com; Max-Age=0; HttpOnly; SameSite=Lax"; got != want {
+	resp = tr.LogoutResponse()
+	if got, want := resp.Header.Get("Set-Cookie"), "ginusersauth=; Path=/api; Domain=example.com; Max-Age=0; HttpOnly; SameSite=Lax"; got != want || resp.Status != 204 {
 		t.Fatalf("Set-Cookie = %q, want %q", got, want)
 	}
 	for name, opts := range map[string][]ginusers.CookieOption{
@@ -240,7 +238,7 @@ func TestRevocation(t *testing.T) {
 				u, _ := a.user("del@camelot.bt", true, false, false)
 				db, _, _ := sessions("del@camelot.bt", "password123")
 				wantStatus(t, a.req("DELETE", "/users/"+u.ID, nil, bearer(admin)...), 204)
-				if _, err := a.m.Backends()[2].Strategy().ReadToken(t.Context(), db); err == nil {
+				if _, err := a.backends[2].Strategy().ReadToken(t.Context(), db); err == nil {
 					t.Fatal("a deleted user's token is still stored")
 				}
 			})
@@ -345,7 +343,7 @@ func TestLoginRacingRevocation(t *testing.T) {
 	if err := a.m.LogoutAll(ctx, u); err != nil { // the event, meanwhile
 		t.Fatal(err)
 	}
-	tok, err := a.m.Backends()[0].Strategy().WriteToken(ctx, ginusers.TokenSubject{UserID: before.ID, Epoch: before.SessionEpoch})
+	tok, err := a.backends[0].Strategy().WriteToken(ctx, ginusers.TokenSubject{UserID: before.ID, Epoch: before.SessionEpoch})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -462,7 +460,7 @@ func (r *responseRecorder) Write(b []byte) (int, error) { return len(b), nil }
 func (r *responseRecorder) WriteHeader(code int)        { r.code = code }
 
 func TestFailingLoginHookSendsNoToken(t *testing.T) {
-	a := multiApp(t, "mongo", ginusers.OnAfterLogin(func(*gin.Context, *User) error { return errors.New("boom") }))
+	a := multiApp(t, "mongo", ginusers.OnAfterLogin(func(context.Context, *User, *http.Request, *ginusers.Response) error { return errors.New("boom") }))
 	a.register("king.arthur@camelot.bt", "guinevere")
 	r := a.req("POST", "/auth/cookie/login", url.Values{"username": {"king.arthur@camelot.bt"}, "password": {"guinevere"}})
 	wantDetail(t, r, 500, "Internal Server Error")
@@ -482,8 +480,9 @@ func TestRequireUserFromSomeBackends(t *testing.T) {
 	a.register("king.arthur@camelot.bt", "guinevere")
 	c := a.cookieLogin("king.arthur@camelot.bt", "guinevere")
 	jwt := a.login("king.arthur@camelot.bt", "guinevere")
-	a.engine.GET("/cookie-only", ginusers.RequireUserFrom(a.m, []string{"cookie"}), func(c *gin.Context) { c.Status(200) })
-	a.engine.GET("/none", ginusers.RequireUserFrom(a.m, []string{"no-such-backend"}), func(c *gin.Context) { c.Status(200) })
+	a.engine.GET("/cookie-only", ginusers.RequireUserFrom(a.m, []*ginusers.Backend{a.backends[1]}), func(c *gin.Context) { c.Status(200) })
+	stranger := ginusers.NewBackend("cookie", ginusers.NewBearerTransport(), a.backends[0].Strategy())
+	a.engine.GET("/none", ginusers.RequireUserFrom(a.m, []*ginusers.Backend{stranger}), func(c *gin.Context) { c.Status(200) })
 	wantStatus(t, a.req("GET", "/cookie-only", nil, withCookie(c)...), 200)
 	wantDetail(t, a.req("GET", "/cookie-only", nil, bearer(jwt)...), 401, "Unauthorized")
 	wantDetail(t, a.req("GET", "/none", nil, withCookie(c)...), 401, "Unauthorized")

@@ -320,7 +320,7 @@ func typeError(te *json.UnmarshalTypeError) fieldError {
 	return fieldErr("model_type", fmt.Sprintf("Input should be a valid %s", te.Type.Kind()), loc...)
 }
 
-func validationError(fi *fieldInfo, fe validator.fieldError) fieldError {
+func validationError(fi *fieldInfo, fe validator.FieldError) fieldError {
 	name := fe.StructField()
 	if n, ok := fi.goToJSON[name]; ok {
 		name = n

@@ -48,6 +48,12 @@ var (
 	// [errors.As].
 	ErrInvalidPassword = errors.New("ginusers: invalid password")
 
+	// ErrSessionEnded is returned (wrapped) by [Manager.UpdateSafe] when the
+	// user's sessions were ended (a new session epoch) after the user was
+	// read for the request: the request belongs to an ended session. The
+	// routes answer it 401.
+	ErrSessionEnded = errors.New("ginusers: the session has ended")
+
 	// ErrUserInactive is returned when an operation needs an active user.
 	ErrUserInactive = errors.New("ginusers: user is inactive")
 

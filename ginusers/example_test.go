@@ -28,10 +28,9 @@ func ExampleRoutes() {
 	}
 	r := gin.New()
 	ginusers.Routes(r, m) // /auth/jwt/login, /auth/register, /users/me, ...
-	r.GET("/hello", ginusers.RequireUser(m), func(c *gin.Context) {
-		u, _ := ginusers.CurrentUser[Profile](c)
+	r.GET("/hello", m.WithUser(func(c *gin.Context, u *ginusers.User[Profile]) {
 		c.String(http.StatusOK, "Hello %s!", *u.Fields.FirstName)
-	})
+	}))
 
 	do := func(method, path, contentType, body, token string) *httptest.ResponseRecorder {
 		req := httptest.NewRequest(method, path, strings.NewReader(body))

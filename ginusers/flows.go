@@ -92,14 +92,19 @@ func (m *Manager[F]) Verify(ctx context.Context, token string) (*User[F], error)
 	if u.ID != sub {
 		return nil, fmt.Errorf("%w: the e-mail belongs to another user", ErrInvalidToken)
 	}
+	if !sameMailbox(u.Email, email) {
+		// A change other than the ASCII case (a Unicode case variant) is
+		// another address, which this token never proved (D3).
+		return nil, fmt.Errorf("%w: the address changed since the token was issued", ErrInvalidToken)
+	}
 	if u.Verified {
 		return nil, ErrAlreadyVerified
 	}
-	nu, err := m.write(ctx, u.ID, UserChange[F]{Verified: ptrTo(true)}, UserCondition{Verified: ptrTo(false), Email: &email})
+	nu, err := m.write(ctx, u.ID, UserChange[F]{Verified: ptrTo(true)}, UserCondition{Verified: ptrTo(false), Email: ptrTo(u.Email)})
 	switch {
 	case errors.Is(err, ErrConflict):
 		// Verified meanwhile, or the address changed.
-		if cur, gerr := m.store.Get(ctx, u.ID); gerr == nil && cur.Verified && EmailKey(cur.Email) == EmailKey(email) {
+		if cur, gerr := m.store.Get(ctx, u.ID); gerr == nil && cur.Verified && sameMailbox(cur.Email, email) {
 			return nil, ErrAlreadyVerified
 		}
 		return nil, fmt.Errorf("%w: the user changed since the token was issued", ErrInvalidToken)

@@ -158,7 +158,7 @@ func (m *Manager[F]) httpError(cases []ErrorCase, err error) *HTTPError {
 		return &HTTPError{Status: http.StatusUnprocessableEntity, Err: err, Detail: []fieldError{
 			fieldErr("value_error", "value is not a valid email address: "+ee.Reason, "email"),
 		}}
-	case errors.Is(err, ErrUnauthenticated), errors.Is(err, ErrUserInactive):
+	case errors.Is(err, ErrUnauthenticated), errors.Is(err, ErrUserInactive), errors.Is(err, ErrSessionEnded):
 		e := &HTTPError{Status: http.StatusUnauthorized, Detail: "Unauthorized", Err: err}
 		if m.scheme != "" {
 			e.Header = http.Header{"Www-Authenticate": {m.scheme}}

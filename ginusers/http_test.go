@@ -54,7 +54,7 @@ type countingHasher struct {
 }
 
 func newCountingHasher() *countingHasher {
-	return &countingHasher{inner: &ginusers.Argon2idHasher{Params: ginusers.Argon2idParams{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}}}
+	return &countingHasher{inner: ginusers.NewInsecureArgon2idHasher(ginusers.Argon2idParams{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32})}
 }
 
 func (h *countingHasher) Hash(p string) (string, error) { h.hashes.Add(1); return h.inner.Hash(p) }
@@ -73,6 +73,9 @@ type app struct {
 	hasher *countingHasher
 	now    time.Time
 	tokens ginusers.AccessTokenStore // the database backends' store (multiApp)
+	// backends are the backends given to the manager; backends[0] is the
+	// bearer JWT backend named "jwt", signed with testSecret.
+	backends []*ginusers.Backend
 }
 
 // newApp builds the full example layout on a fresh database of the embedded
@@ -85,8 +88,14 @@ func newApp(t *testing.T, extra ...ginusers.Option) *app {
 	if err := a.store.EnsureIndexes(t.Context()); err != nil {
 		t.Fatalf("EnsureIndexes() error = %v", err)
 	}
+	jwtS, err := ginusers.NewJWTStrategy(testSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.backends = []*ginusers.Backend{ginusers.NewBackend("jwt", ginusers.NewBearerTransport(), jwtS)}
 	opts := append([]ginusers.Option{
 		ginusers.WithSecret(testSecret),
+		ginusers.WithBackends(a.backends...),
 		ginusers.WithPasswordHasher(a.hasher),
 		ginusers.WithLogger(discardLogger),
 		ginusers.WithClock(func() time.Time { return a.now }),
@@ -95,14 +104,20 @@ func newApp(t *testing.T, extra ...ginusers.Option) *app {
 	if err != nil {
 		t.Fatalf("New() error = %v", err)
 	}
+	a.mount(m)
+	return a
+}
+
+// mount serves the full example layout of m on a new engine, as the
+// example does.
+func (a *app) mount(m *ginusers.Manager[Fields]) {
 	a.m = m
 	a.engine = gin.New()
+	ginusers.ConfigureEngine(a.engine)
 	ginusers.Routes(a.engine, m)
-	a.engine.GET("/authenticated-route", ginusers.RequireUser(m), func(c *gin.Context) {
-		u, _ := ginusers.CurrentUser[Fields](c)
+	a.engine.GET("/authenticated-route", m.WithUser(func(c *gin.Context, u *User) {
 		c.JSON(http.StatusOK, gin.H{"message": fmt.Sprintf("Hello %s!", u.Email)})
-	})
-	return a
+	}))
 }
 
 // response is a recorded answer.
@@ -201,7 +216,7 @@ func (a *app) user(email string, active, superuser, verified bool) (*User, strin
 	if err != nil {
 		a.t.Fatalf("Create(%s) error = %v", email, err)
 	}
-	tok, err := a.m.Backends()[0].Strategy().WriteToken(a.t.Context(), ginusers.TokenSubject{UserID: u.ID, Epoch: u.SessionEpoch})
+	tok, err := a.backends[0].Strategy().WriteToken(a.t.Context(), ginusers.TokenSubject{UserID: u.ID, Epoch: u.SessionEpoch})
 	if err != nil {
 		a.t.Fatalf("WriteToken() error = %v", err)
 	}

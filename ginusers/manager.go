@@ -2,6 +2,7 @@ package ginusers
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -85,7 +86,30 @@ func New[F any](store Store[F], opts ...Option) (*Manager[F], error) {
 			m.scheme = b.transport.Scheme()
 		}
 	}
+	if err := checkIrrevocable(m.backends); err != nil {
+		return nil, err
+	}
 	return m, nil
+}
+
+// checkIrrevocable refuses an irrevocable JWT strategy whose tokens another,
+// revocable, JWT strategy also accepts (the same secret and audience): a
+// revoked token would pass through the irrevocable one, and revocation
+// would be lost for every JWT.
+func checkIrrevocable(backends []*Backend) error {
+	for _, a := range backends {
+		ja, ok := a.strategy.(*JWTStrategy)
+		if !ok || !ja.irrevocable {
+			continue
+		}
+		for _, b := range backends {
+			jb, ok := b.strategy.(*JWTStrategy)
+			if ok && !jb.irrevocable && jb.codec.audience == ja.codec.audience && hmac.Equal(jb.codec.key, ja.codec.key) {
+				return configErrorf("backend %q is irrevocable (WithInsecureIrrevocableJWT) but accepts the tokens of the revocable backend %q (same secret and audience): give it its own audience (WithJWTAudience) or secret", a.name, b.name)
+			}
+		}
+	}
+	return nil
 }
 
 // hash hashes password, waiting for a hashing slot.
@@ -272,9 +296,13 @@ func (m *Manager[F]) Update(ctx context.Context, u *User[F], upd UserUpdate[F]) 
 
 // UpdateSafe applies upd to u as the user may change themself: Active,
 // Superuser and Verified are ignored, and the change is written only while
-// the user is still active (an inactive user gets [ErrUserInactive], also
-// when an administrator deactivated them during the update). Otherwise it
-// behaves as [Manager.Update].
+// the user is still active and their sessions have not been ended since u
+// was read (u's session epoch is still theirs). An inactive user gets
+// [ErrUserInactive], and a user whose sessions were ended meanwhile (by a
+// password reset, a password change or logging out everywhere in another
+// request) gets [ErrSessionEnded]: a request that was already in flight
+// when the session died writes nothing. Otherwise it behaves as
+// [Manager.Update].
 func (m *Manager[F]) UpdateSafe(ctx context.Context, u *User[F], upd UserUpdate[F]) (*User[F], error) {
 	upd.Active, upd.Superuser, upd.Verified = nil, nil, nil
 	return m.update(ctx, u, upd, true)
@@ -305,11 +333,16 @@ func (m *Manager[F]) update(ctx context.Context, u *User[F], upd UserUpdate[F], 
 	}
 	var hashed string
 	cur := u
+	epoch := u.SessionEpoch // the epoch of the session u was loaded for
 	for attempt := 1; ; attempt++ {
 		var ch UserChange[F]
 		var when UserCondition
 		if safe {
-			when.Active = ptrTo(true)
+			// A user's own change is written only while they are active and
+			// the session that asked for it lives: if their sessions were
+			// ended meanwhile (a reset, a password change, logout-all), a
+			// request that was already in flight must not write.
+			when.Active, when.SessionEpoch = ptrTo(true), ptrTo(epoch)
 		}
 		next := *cur
 		if upd.Email != nil {
@@ -366,6 +399,9 @@ func (m *Manager[F]) update(ctx context.Context, u *User[F], upd UserUpdate[F], 
 			}
 			if safe && !cur.Active {
 				return nil, ErrUserInactive
+			}
+			if safe && cur.SessionEpoch != epoch {
+				return nil, fmt.Errorf("%w: the user's sessions were ended", ErrSessionEnded)
 			}
 			continue
 		}

@@ -32,8 +32,8 @@ func TestRequirements(t *testing.T) {
 	}
 	for path, reqs := range routes {
 		a.engine.GET(path, ginusers.RequireUser(a.m, reqs...), func(c *gin.Context) {
-			u, ok := ginusers.CurrentUser[Fields](c)
-			v, ok2 := ginusers.UserFromContext[Fields](c.Request.Context())
+			u, ok := a.m.CurrentUser(c)
+			v, ok2 := a.m.UserFromContext(c.Request.Context())
 			if !ok || !ok2 || u != v {
 				t.Errorf("CurrentUser/UserFromContext disagree: %v %v", u, v)
 			}
@@ -70,14 +70,14 @@ func TestOptionalUser(t *testing.T) {
 	_, tok := a.user("king.arthur@camelot.bt", true, false, false)
 	_, inactive := a.user("inactive@camelot.bt", false, false, false)
 	a.engine.GET("/maybe", ginusers.OptionalUser(a.m), func(c *gin.Context) {
-		if u, ok := ginusers.CurrentUser[Fields](c); ok {
+		if u, ok := a.m.CurrentUser(c); ok {
 			c.String(200, u.Email)
 			return
 		}
 		c.String(200, "anonymous")
 	})
 	a.engine.GET("/maybe-verified", ginusers.OptionalUser(a.m, ginusers.Verified), func(c *gin.Context) {
-		_, ok := ginusers.CurrentUser[Fields](c)
+		_, ok := a.m.CurrentUser(c)
 		c.JSON(200, ok)
 	})
 	for _, tt := range []struct{ path, header, want string }{
@@ -99,12 +99,13 @@ func TestOptionalUser(t *testing.T) {
 }
 
 func TestCurrentUserWithoutMiddleware(t *testing.T) {
+	a := newApp(t)
 	c, _ := gin.CreateTestContext(nil)
 	c.Request, _ = http.NewRequest("GET", "/", nil)
-	if u, ok := ginusers.CurrentUser[Fields](c); ok || u != nil {
+	if u, ok := a.m.CurrentUser(c); ok || u != nil {
 		t.Fatalf("CurrentUser() = %v, %v; want nil, false", u, ok)
 	}
-	if u, ok := ginusers.UserFromContext[Fields](context.Background()); ok || u != nil {
+	if u, ok := a.m.UserFromContext(context.Background()); ok || u != nil {
 		t.Fatalf("UserFromContext() = %v, %v; want nil, false", u, ok)
 	}
 }

@@ -78,6 +78,17 @@ func NewArgon2idHasher(p Argon2idParams) (*Argon2idHasher, error) {
 	return &Argon2idHasher{params: p}, nil
 }
 
+// NewInsecureArgon2idHasher returns an [Argon2idHasher] with the given
+// parameters, unchecked: for tests only, where a hash of a few KiB and one
+// pass keeps a suite fast. Never use it to store real passwords; use
+// [NewArgon2idHasher].
+func NewInsecureArgon2idHasher(p Argon2idParams) *Argon2idHasher {
+	return &Argon2idHasher{params: p}
+}
+
+// Params returns the hasher's parameters.
+func (h *Argon2idHasher) Params() Argon2idParams { return h.params }
+
 var b64 = base64.RawStdEncoding
 
 // Hash implements [PasswordHasher].

@@ -30,7 +30,7 @@ func tooSlowToFuzz(hash string) bool {
 // an error or a mismatch never asks for a rehash, and that what Hash makes
 // verifies.
 func FuzzVerifyHash(f *testing.F) {
-	h := &Argon2idHasher{Params: cheapArgon2id}
+	h := &Argon2idHasher{params: cheapArgon2id}
 	cheap, err := h.Hash("password")
 	if err != nil {
 		f.Fatal(err)
@@ -72,7 +72,7 @@ func FuzzVerifyHash(f *testing.F) {
 func TestArgon2idHasherRoundTripCheap(t *testing.T) {
 	// Hash then Verify with parameters below NewArgon2idHasher's floor,
 	// which a zero-cost test hasher may use: the PHC string carries them.
-	h := &Argon2idHasher{Params: cheapArgon2id}
+	h := &Argon2idHasher{params: cheapArgon2id}
 	hash, err := h.Hash("pässword")
 	if err != nil {
 		t.Fatalf("Hash() error = %v", err)
@@ -83,7 +83,7 @@ func TestArgon2idHasherRoundTripCheap(t *testing.T) {
 	if ok, rehash, err := h.Verify("pässword", hash); !ok || rehash || err != nil {
 		t.Fatalf("Verify() = %v, %v, %v, want true, false, nil", ok, rehash, err)
 	}
-	def := &Argon2idHasher{Params: DefaultArgon2idParams}
+	def := &Argon2idHasher{params: defaultArgon2idParams}
 	if ok, rehash, err := def.Verify("pässword", hash); !ok || !rehash || err != nil {
 		t.Fatalf("default hasher Verify(cheap hash) = %v, %v, %v, want true, true, nil", ok, rehash, err)
 	}

@@ -45,7 +45,7 @@ func loadHashVectors(t *testing.T) []hashVector {
 }
 
 func defaultHasher() *ginusers.Argon2idHasher {
-	return &ginusers.Argon2idHasher{Params: ginusers.DefaultArgon2idParams}
+	return ginusers.NewInsecureArgon2idHasher(ginusers.DefaultArgon2idParams())
 }
 
 // within runs f and fails the test if it has not returned after d, so that
@@ -125,8 +125,9 @@ func TestArgon2idHasherHash(t *testing.T) {
 		t.Fatalf("Hash() twice = %q both times, want a fresh salt each time", hash)
 	}
 	// A hasher configured with stronger parameters asks for an upgrade.
-	stronger := &ginusers.Argon2idHasher{Params: ginusers.DefaultArgon2idParams}
-	stronger.Params.Time = 3
+	p := ginusers.DefaultArgon2idParams()
+	p.Time = 3
+	stronger := ginusers.NewInsecureArgon2idHasher(p)
 	if ok, rehash, err := stronger.Verify(pw, hash); !ok || !rehash || err != nil {
 		t.Fatalf("Verify(hash with t=2) by a t=3 hasher = %v, %v, %v, want true, true, nil", ok, rehash, err)
 	}
@@ -244,7 +245,7 @@ func TestArgon2idHasherVerifyMalformed(t *testing.T) {
 
 func TestNewArgon2idHasher(t *testing.T) {
 	with := func(f func(*ginusers.Argon2idParams)) ginusers.Argon2idParams {
-		p := ginusers.DefaultArgon2idParams
+		p := ginusers.DefaultArgon2idParams()
 		f(&p)
 		return p
 	}
@@ -253,7 +254,7 @@ func TestNewArgon2idHasher(t *testing.T) {
 		params  ginusers.Argon2idParams
 		wantErr bool
 	}{
-		{"the default parameters are accepted", ginusers.DefaultArgon2idParams, false},
+		{"the default parameters are accepted", ginusers.DefaultArgon2idParams(), false},
 		{"pwdlib's parameters are accepted", with(func(p *ginusers.Argon2idParams) { p.Memory, p.Time, p.Threads = 65536, 3, 4 }), false},
 		{"8 MiB of memory is accepted", with(func(p *ginusers.Argon2idParams) { p.Memory = 8 * 1024 }), false},
 		{"1 GiB of memory is accepted", with(func(p *ginusers.Argon2idParams) { p.Memory = 1024 * 1024 }), false},
@@ -278,7 +279,7 @@ func TestNewArgon2idHasher(t *testing.T) {
 				}
 				return
 			}
-			if err != nil || h == nil || h.Params != tt.params {
+			if err != nil || h == nil || h.Params() != tt.params {
 				t.Fatalf("NewArgon2idHasher(%+v) = %v, %v, want a hasher with those parameters", tt.params, h, err)
 			}
 		})

@@ -2,13 +2,12 @@ package ginusers_test
 
 import (
 	"bytes"
+	"context"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"testing"
-
-	"github.com/gin-gonic/gin"
 
 	"github.com/ginusers/kit/ginusers"
 )
@@ -19,11 +18,11 @@ func form(username, password string) url.Values {
 
 func TestLogin(t *testing.T) {
 	var hooked []string
-	a := newApp(t, ginusers.OnAfterLogin(func(c *gin.Context, u *User) error {
-		if c == nil || c.Request == nil || u == nil {
+	a := newApp(t, ginusers.OnAfterLogin(func(ctx context.Context, u *User, r *http.Request, resp *ginusers.Response) error {
+		if ctx == nil || r == nil || u == nil || resp == nil {
 			t.Error("after-login hook got a nil argument")
 		}
-		c.Header("X-Hooked", "yes")
+		resp.Header.Set("X-Hooked", "yes")
 		hooked = append(hooked, u.Email)
 		return nil
 	}))

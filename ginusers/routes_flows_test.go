@@ -147,7 +147,7 @@ func TestResetPassword(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) { want422(t, a.req("POST", "/auth/reset-password", tt.body), tt.field) })
 	}
-	verifyTok, _ := a.m.Backends()[0].Strategy().WriteToken(t.Context(), ginusers.TokenSubject{UserID: u.ID, Epoch: u.SessionEpoch})
+	verifyTok, _ := a.backends[0].Strategy().WriteToken(t.Context(), ginusers.TokenSubject{UserID: u.ID, Epoch: u.SessionEpoch})
 	for _, tt := range []struct{ name, token string }{
 		{"garbage is a bad token", "garbage"},
 		{"an access token is a bad token", verifyTok},

@@ -2,6 +2,8 @@ package ginusers
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -271,15 +273,13 @@ func clientIP(ctx context.Context, r *http.Request) string {
 }
 
 // loggedEmail is the form of a login name that goes into the log: the
-// normalised address when it is one, otherwise its key, cut to a sane
-// length (the log handler quotes it).
+// normalised address when it is one; otherwise (a password typed in the
+// wrong field, garbage) never the text itself, but "invalid:" and the
+// first 12 hex digits of its SHA-256, enough to see repeated attempts.
 func loggedEmail(username string) string {
-	e, err := NormalizeEmail(username)
-	if err != nil {
-		e = EmailKey(username)
+	if e, err := NormalizeEmail(username); err == nil {
+		return e
 	}
-	if len(e) > 320 {
-		e = e[:320]
-	}
-	return e
+	sum := sha256.Sum256([]byte(username))
+	return "invalid:" + hex.EncodeToString(sum[:6])
 }

@@ -100,7 +100,9 @@ func (ch *UserChange[F]) IsZero() bool {
 type UserCondition struct {
 	// HashedPassword: the stored hash equals it.
 	HashedPassword *string
-	// Email: the stored address has the same [EmailKey] as it.
+	// Email: the stored address is exactly it (not only the same
+	// [EmailKey]: a decision about an address, such as its verification,
+	// holds for that address only).
 	Email *string
 	// Active and Verified: the stored flags equal them.
 	Active, Verified *bool

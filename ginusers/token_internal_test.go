@@ -89,7 +89,7 @@ func TestTokenCodecPurposes(t *testing.T) {
 	// a token of one kind from being used as another.
 	clock := &fakeClock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
 	codecs := map[string]*tokenCodec{}
-	for _, aud := range []string{AudienceAuth, AudienceVerify, AudienceReset, AudienceOAuthState} {
+	for _, aud := range []string{AudienceAuth, AudienceVerify, AudienceReset, audienceOAuthState} {
 		codecs[aud] = newTestCodec(t, codecSecret, aud, clock)
 	}
 	for issuer, ic := range codecs {

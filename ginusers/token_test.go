@@ -194,7 +194,7 @@ func TestJWTStrategyReadToken(t *testing.T) {
 		{"a token with a kid pointing elsewhere, signed with another key, is refused", forge(t, `{"alg":"HS256","typ":"JWT","kid":"../../dev/null"}`, valid, hs256(otherKey)), false},
 		{"a verification token (audience fastapi-users:verify) is refused", forge(t, hs256Header, with(valid, nil, map[string]any{"aud": ginusers.AudienceVerify, "email": "a@example.com"}), hs256(strategySecret)), false},
 		{"a reset token (audience fastapi-users:reset) is refused", forge(t, hs256Header, with(valid, nil, map[string]any{"aud": ginusers.AudienceReset, "password_fgpt": "x"}), hs256(strategySecret)), false},
-		{"an OAuth state token (audience fastapi-users:oauth-state) is refused", forge(t, hs256Header, with(valid, nil, map[string]any{"aud": ginusers.AudienceOAuthState}), hs256(strategySecret)), false},
+		{"an OAuth state token (audience fastapi-users:oauth-state) is refused", forge(t, hs256Header, with(valid, nil, map[string]any{"aud": "fastapi-users:oauth-state"}), hs256(strategySecret)), false},
 		{"a token with an empty audience is refused", forge(t, hs256Header, with(valid, nil, map[string]any{"aud": ""}), hs256(strategySecret)), false},
 		{"a token with an empty audience list is refused", forge(t, hs256Header, with(valid, nil, map[string]any{"aud": []string{}}), hs256(strategySecret)), false},
 		{"a token without aud is refused", forge(t, hs256Header, with(valid, []string{"aud"}, nil), hs256(strategySecret)), false},
@@ -404,7 +404,7 @@ func TestNewJWTStrategy(t *testing.T) {
 		{"a negative lifetime is refused", strategySecret, []ginusers.JWTOption{ginusers.WithJWTLifetime(-time.Hour)}, true},
 		{"the verification audience is refused", strategySecret, []ginusers.JWTOption{ginusers.WithJWTAudience(ginusers.AudienceVerify)}, true},
 		{"the reset audience is refused", strategySecret, []ginusers.JWTOption{ginusers.WithJWTAudience(ginusers.AudienceReset)}, true},
-		{"the OAuth state audience is refused", strategySecret, []ginusers.JWTOption{ginusers.WithJWTAudience(ginusers.AudienceOAuthState)}, true},
+		{"the OAuth state audience is refused", strategySecret, []ginusers.JWTOption{ginusers.WithJWTAudience("fastapi-users:oauth-state")}, true},
 		{"an empty audience is refused", strategySecret, []ginusers.JWTOption{ginusers.WithJWTAudience("")}, true},
 	}
 	for _, tt := range tests {

@@ -201,7 +201,7 @@ func conditionFilter(oid bson.ObjectID, when ginusers.UserCondition) bson.D {
 		f = append(f, bson.E{Key: fieldHashedPassword, Value: *when.HashedPassword})
 	}
 	if when.Email != nil {
-		f = append(f, bson.E{Key: fieldEmailKey, Value: ginusers.EmailKey(*when.Email)})
+		f = append(f, bson.E{Key: fieldEmail, Value: *when.Email})
 	}
 	if when.Active != nil {
 		f = append(f, bson.E{Key: fieldActive, Value: *when.Active})

@@ -198,7 +198,7 @@ func (s *MemStore[F]) Update(ctx context.Context, id string, ch ginusers.UserCha
 func holds[F any](u *ginusers.User[F], when ginusers.UserCondition) bool {
 	switch {
 	case when.HashedPassword != nil && u.HashedPassword != *when.HashedPassword,
-		when.Email != nil && ginusers.EmailKey(u.Email) != ginusers.EmailKey(*when.Email),
+		when.Email != nil && u.Email != *when.Email,
 		when.Active != nil && u.Active != *when.Active,
 		when.Verified != nil && u.Verified != *when.Verified,
 		when.SessionEpoch != nil && u.SessionEpoch != *when.SessionEpoch:

@@ -585,6 +585,7 @@ var failingConditions = []struct {
 }{
 	{"another password hash", ginusers.UserCondition{HashedPassword: ptr("another-hash")}},
 	{"another address", ginusers.UserCondition{Email: ptr("someone.else@camelot.bt")}},
+	{"the same address in another case", ginusers.UserCondition{Email: ptr("YWAIN@camelot.bt")}},
 	{"inactive", ginusers.UserCondition{Active: ptr(false)}},
 	{"unverified", ginusers.UserCondition{Verified: ptr(false)}},
 	{"another epoch", ginusers.UserCondition{SessionEpoch: ptr("epoch-0")}},
@@ -614,7 +615,7 @@ func testUpdateConditionHolds(t *testing.T, s store) {
 	u := create(t, s, fullUser("Ector@Camelot.bt"))
 	hash := u.HashedPassword
 	got := update(t, s, u.ID, ginusers.UserChange[Fields]{HashedPassword: ptr("new-hash"), SessionEpoch: ptr("epoch-2")},
-		ginusers.UserCondition{HashedPassword: &hash, Email: ptr("ector@CAMELOT.bt"), Active: ptr(true), Verified: ptr(true), SessionEpoch: ptr("epoch-1")})
+		ginusers.UserCondition{HashedPassword: &hash, Email: ptr("Ector@Camelot.bt"), Active: ptr(true), Verified: ptr(true), SessionEpoch: ptr("epoch-1")})
 	if got.HashedPassword != "new-hash" || got.SessionEpoch != "epoch-2" {
 		t.Fatalf("Update() whose conditions hold = hash %q epoch %q, want %q %q", got.HashedPassword, got.SessionEpoch, "new-hash", "epoch-2")
 	}

@@ -24,9 +24,12 @@
 //
 //   - in the data directory, when that directory is private (no permission
 //     bits for group or others; [Start] creates it with mode 0700);
-//   - otherwise, or when that path would be longer than the 103 bytes every
-//     Unix accepts for a socket, in a new private directory under
-//     [os.TempDir] with a short random name, removed by [Server.Stop].
+//   - otherwise in its private subdirectory [PrivateSubdir] (mode 0700),
+//     where the database files go too: SQLite creates them readable by
+//     whoever can enter their directory, and they hold password hashes;
+//   - when that path would be longer than the 103 bytes every Unix accepts
+//     for a socket, in a new private directory under [os.TempDir] with a
+//     short random name, removed by [Server.Stop].
 //
 // A socket file left in the data directory by a process that crashed is
 // removed at start; one that a running server still answers on is an error,
@@ -126,8 +129,11 @@ func Start(ctx context.Context, opts ...Option) (*Server, error) {
 			return nil, fmt.Errorf("embedded: %w", err)
 		}
 		dir, s.tempDir = tmp, tmp
-	} else if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("embedded: %w", err)
+	} else {
+		var err error
+		if dir, err = privateDataDir(dir); err != nil {
+			return nil, err
+		}
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -166,6 +172,42 @@ func Start(ctx context.Context, opts ...Option) (*Server, error) {
 		}
 	}
 	return s, nil
+}
+
+// PrivateSubdir is the directory that [Start] creates, with mode 0700,
+// inside a data directory that other users can enter, and keeps the
+// database files in.
+const PrivateSubdir = "ferretdb"
+
+// privateDataDir returns the directory to keep the database files in: dir,
+// created with mode 0700 if it does not exist, when only its owner can
+// enter it; otherwise a private subdirectory of it, PrivateSubdir. The
+// SQLite files are created readable by every user who can enter their
+// directory, and they hold password hashes. A shared dir that already
+// holds database files (from an earlier version) is an error rather than
+// data left behind: make it private.
+func privateDataDir(dir string) (string, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("embedded: %w", err)
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return "", fmt.Errorf("embedded: %w", err)
+	}
+	if fi.Mode().Perm()&0o077 == 0 {
+		return dir, nil
+	}
+	if found, _ := filepath.Glob(filepath.Join(dir, "*.sqlite")); len(found) > 0 {
+		return "", fmt.Errorf("embedded: data directory %s holds database files and other users can enter it (mode %#o): make it private (chmod 700 %s)", dir, fi.Mode().Perm(), dir)
+	}
+	sub := filepath.Join(dir, PrivateSubdir)
+	if err := os.MkdirAll(sub, 0o700); err != nil {
+		return "", fmt.Errorf("embedded: %w", err)
+	}
+	if err := os.Chmod(sub, 0o700); err != nil {
+		return "", fmt.Errorf("embedded: %w", err)
+	}
+	return sub, nil
 }
 
 // socketPath returns the path of the socket to listen on: in dataDir if it

@@ -279,16 +279,6 @@ func TestStartFallsBackToPrivateTempSocket(t *testing.T) {
 		{"a data directory path too long for a socket", func(t *testing.T) string {
 			return filepath.Join(t.TempDir(), strings.Repeat("d", 60), strings.Repeat("e", 60))
 		}, 0o700},
-		{"a data directory that others can enter", func(t *testing.T) string {
-			d := filepath.Join(t.TempDir(), "shared")
-			if err := os.Mkdir(d, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.Chmod(d, 0o755); err != nil { // whatever the umask
-				t.Fatal(err)
-			}
-			return d
-		}, 0o755},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := tt.dir(t)
@@ -335,4 +325,60 @@ func TestWithAddrListensOnTCP(t *testing.T) {
 		t.Errorf("Start(WithAddr) made a socket too: %v", err)
 	}
 	roundTrip(t, connect(t, srv.URI()), "doc", true)
+}
+
+// sharedDir returns a new directory that every user can enter.
+func sharedDir(t *testing.T) string {
+	t.Helper()
+	d := filepath.Join(t.TempDir(), "shared")
+	if err := os.Mkdir(d, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(d, 0o755); err != nil { // whatever the umask
+		t.Fatal(err)
+	}
+	return d
+}
+
+// TestSharedDataDirectoryKeepsFilesPrivate: the SQLite files hold password
+// hashes and are created readable by whoever can enter their directory, so
+// in a data directory that others can enter they go to a private
+// subdirectory, with the socket; the data directory itself is left as it
+// is. A shared directory that already holds database files is refused.
+func TestSharedDataDirectoryKeepsFilesPrivate(t *testing.T) {
+	dir := sharedDir(t)
+	srv := start(t, embedded.WithDir(dir))
+	c := connect(t, srv.URI())
+	roundTrip(t, c, "doc", true)
+	sub := filepath.Join(dir, embedded.PrivateSubdir)
+	if m, _ := filepath.Glob(filepath.Join(sub, "*.sqlite")); len(m) == 0 {
+		t.Errorf("no SQLite file in %s", sub)
+	}
+	if m, _ := filepath.Glob(filepath.Join(dir, "*.sqlite")); len(m) != 0 {
+		t.Errorf("SQLite files %v in the shared directory", m)
+	}
+	if fi, err := os.Stat(sub); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("private subdirectory mode = %v, %v; want 0700", fi.Mode().Perm(), err)
+	}
+	if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o755 {
+		t.Errorf("data directory mode = %v, %v; want 0755 (unchanged)", fi.Mode().Perm(), err)
+	}
+	sock := socketOf(t, srv.URI())
+	if filepath.Dir(sock) != sub {
+		t.Errorf("socket = %s, want it in %s", sock, sub)
+	}
+	checkPrivate(t, sock)
+	disconnect(t, c)
+	if err := srv.Stop(); err != nil {
+		t.Fatalf("Stop() = %v", err)
+	}
+
+	old := sharedDir(t)
+	if err := os.WriteFile(filepath.Join(old, "users.sqlite"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := embedded.Start(t.Context(), embedded.WithDir(old)); err == nil {
+		_ = s.Stop()
+		t.Fatal("Start() on a shared directory holding database files = nil error, want one asking to make it private")
+	}
 }

@@ -1,9 +1,14 @@
 // Package smtptest provides an SMTP server for tests, in the manner of
-// net/http/httptest: it runs in the test process on 127.0.0.1, records the
-// messages it accepts and speaks enough SMTP (RFC 5321) for net/smtp and
-// for the senders of package mail: EHLO and HELO, STARTTLS (RFC 3207) and
-// implicit TLS with a certificate made at start, AUTH PLAIN (RFC 4954),
-// MAIL, RCPT, DATA, RSET, NOOP and QUIT. It does not relay anything.
+// net/http/httptest: it runs in the test process on 127.0.0.1 and records
+// the messages it accepts. It does not relay anything.
+//
+// The protocol is spoken by github.com/emersion/go-smtp, a maintained SMTP
+// server library (RFC 5321, with PIPELINING, 8BITMIME, SIZE and
+// ENHANCEDSTATUSCODES), so clients are tested against an implementation
+// other than their own. This package adds what tests need around it: a
+// certificate made at start for STARTTLS (RFC 3207) or implicit TLS, AUTH
+// PLAIN (RFC 4954) with one set of credentials, refusals on demand
+// ([WithFailure]) and the record of what arrived ([Server.WaitMessage]).
 //
 //	srv := smtptest.NewServer(t, smtptest.WithTLS(), smtptest.WithAuth("app", "secret"))
 //	sender, _ := mail.NewSMTP(srv.Host(), srv.Port(),
@@ -13,7 +18,6 @@
 package smtptest
 
 import (
-	"bufio"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -22,16 +26,20 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"math/big"
 	"net"
-	"strconv"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/emersion/go-sasl"
+	gosmtp "github.com/emersion/go-smtp"
 )
 
 // Received is a message the server accepted.
@@ -86,11 +94,15 @@ func WithAuth(username, password string) Option {
 }
 
 // WithFailure makes the server answer code (a 4xx or 5xx reply code such
-// as 451, 550 or 554) to every use of command, one of EHLO, HELO,
-// STARTTLS, AUTH, MAIL, RCPT and DATA, instead of accepting it. For DATA
-// the server takes the content first and answers code after the final
-// dot, as a server that refuses a message does; the message is not
-// recorded. It may be given for several commands.
+// as 451, 550 or 554) to every use of command, one of AUTH, MAIL, RCPT and
+// DATA, instead of accepting it. For DATA the server takes the content
+// first and answers code after the final dot, as a server that refuses a
+// message does; the message is not recorded. It may be given for several
+// commands.
+//
+// EHLO, HELO and STARTTLS cannot be refused: go-smtp answers them itself,
+// and [NewServer] fails the test when WithFailure names them or any other
+// command.
 func WithFailure(command string, code int) Option {
 	return func(c *config) {
 		if c.failures == nil {
@@ -104,58 +116,84 @@ func WithFailure(command string, code int) Option {
 // [NewServer]; the test's cleanup closes it. Its methods are safe for
 // concurrent use, and it serves any number of connections at once.
 type Server struct {
-	ln        net.Listener
-	cfg       config
-	serverTLS *tls.Config
-	pool      *x509.CertPool
+	srv  *gosmtp.Server
+	ln   *listener
+	cfg  config
+	pool *x509.CertPool
 
 	mu      sync.Mutex
 	msgs    []Received
 	next    int           // index of the message WaitMessage returns next
 	arrived chan struct{} // closed and replaced when a message arrives
-	conns   map[net.Conn]struct{}
-	closed  bool
 
-	done      chan struct{}
+	done      chan struct{} // closed by Close
+	served    chan struct{} // closed when go-smtp's Serve returns
 	closeOnce sync.Once
-	wg        sync.WaitGroup
 }
 
-// maxData bounds a message's size; larger ones get 552.
-const maxData = 10 << 20
-
-// idle bounds the wait for each command or line from a client.
-const idle = 30 * time.Second
+const (
+	// maxData bounds a message's size; larger ones get 552.
+	maxData = 10 << 20
+	// maxRecipients bounds the RCPT commands of a message; more get 452.
+	maxRecipients = 100
+	// maxLine bounds a line, of a command or of a message; a longer one
+	// is refused (500 for a command, 554 in DATA) and the connection is
+	// closed.
+	maxLine = 4096
+	// idle bounds the wait for each command or line from a client.
+	idle = 30 * time.Second
+)
 
 // NewServer starts a server on 127.0.0.1 with a port chosen by the
 // system, and registers its Close with t.Cleanup. It fails the test with
-// t.Fatal if it cannot listen or make its certificate.
+// t.Fatal if it cannot listen or make its certificate, or if [WithFailure]
+// names a command it cannot refuse.
 func NewServer(t testing.TB, opts ...Option) *Server {
 	t.Helper()
 	s := &Server{
 		arrived: make(chan struct{}),
-		conns:   map[net.Conn]struct{}{},
 		done:    make(chan struct{}),
+		served:  make(chan struct{}),
 	}
 	for _, opt := range opts {
 		opt(&s.cfg)
 	}
+	for cmd := range s.cfg.failures {
+		if !slices.Contains([]string{"AUTH", "MAIL", "RCPT", "DATA"}, cmd) {
+			t.Fatalf("smtptest: WithFailure(%q): only AUTH, MAIL, RCPT and DATA can be refused", cmd)
+		}
+	}
+	srv := gosmtp.NewServer(gosmtp.BackendFunc(s.newSession))
+	srv.Domain = "127.0.0.1"
+	srv.AllowInsecureAuth = true // see WithAuth
+	srv.MaxMessageBytes = maxData
+	srv.MaxRecipients = maxRecipients
+	srv.MaxLineLength = maxLine
+	srv.ReadTimeout, srv.WriteTimeout = idle, idle
+	srv.ErrorLog = log.New(io.Discard, "", 0) // clients that hang up are normal here
 	if s.cfg.tls {
 		cert, pool, err := selfSigned()
 		if err != nil {
 			t.Fatalf("smtptest: certificate: %v", err)
 		}
-		s.serverTLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
 		s.pool = pool
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("smtptest: listen: %v", err)
 	}
-	s.ln = ln
+	s.srv = srv
+	s.ln = &listener{Listener: ln}
+	var l net.Listener = s.ln
+	if s.cfg.implicit {
+		l = tls.NewListener(l, srv.TLSConfig)
+	}
 	t.Cleanup(s.Close)
-	s.wg.Add(1)
-	go s.serve()
+	go func() {
+		defer close(s.served)
+		srv.Serve(l) // returns when s.ln is closed
+	}()
 	return s
 }
 
@@ -189,7 +227,7 @@ func (s *Server) Messages() []Received {
 	defer s.mu.Unlock()
 	out := make([]Received, len(s.msgs))
 	for i, m := range s.msgs {
-		m.To = append([]string(nil), m.To...)
+		m.To = slices.Clone(m.To)
 		out[i] = m
 	}
 	return out
@@ -204,7 +242,7 @@ func (s *Server) WaitMessage(ctx context.Context) (Received, error) {
 		s.mu.Lock()
 		if s.next < len(s.msgs) {
 			m := s.msgs[s.next]
-			m.To = append([]string(nil), m.To...)
+			m.To = slices.Clone(m.To)
 			s.next++
 			s.mu.Unlock()
 			return m, nil
@@ -228,43 +266,12 @@ func (s *Server) Close() {
 	s.closeOnce.Do(func() {
 		close(s.done)
 		s.ln.Close()
-		s.mu.Lock()
-		s.closed = true
-		for c := range s.conns {
-			c.Close()
-		}
-		s.mu.Unlock()
-		s.wg.Wait()
+		<-s.served // no connection is accepted after this
+		s.ln.closeConns()
+		// Shutdown waits for the goroutines of the connections, which
+		// end now that their connections are closed.
+		s.srv.Shutdown(context.Background())
 	})
-}
-
-func (s *Server) serve() {
-	defer s.wg.Done()
-	for {
-		c, err := s.ln.Accept()
-		if err != nil {
-			return // closed
-		}
-		s.mu.Lock()
-		if s.closed {
-			s.mu.Unlock()
-			c.Close()
-			return
-		}
-		s.conns[c] = struct{}{}
-		s.wg.Add(1)
-		s.mu.Unlock()
-		go func() {
-			defer s.wg.Done()
-			defer func() {
-				s.mu.Lock()
-				delete(s.conns, c)
-				s.mu.Unlock()
-				c.Close()
-			}()
-			s.handle(c)
-		}()
-	}
 }
 
 func (s *Server) record(m Received) {
@@ -275,298 +282,140 @@ func (s *Server) record(m Received) {
 	s.arrived = make(chan struct{})
 }
 
-// session is the state of one connection.
-type session struct {
-	s    *Server
-	conn net.Conn
-	r    *bufio.Reader
-	w    *bufio.Writer
-	tls  bool
+// listener remembers the connections it accepted, so that Close can end
+// them: go-smtp's Shutdown waits for their goroutines but does not close
+// them. A test server sees few connections; closing one twice is harmless.
+type listener struct {
+	net.Listener
+	mu    sync.Mutex
+	conns []net.Conn
+}
 
-	helo     string
-	greeted  bool
+func (l *listener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.mu.Lock()
+		l.conns = append(l.conns, c)
+		l.mu.Unlock()
+	}
+	return c, err
+}
+
+func (l *listener) closeConns() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, c := range l.conns {
+		c.Close()
+	}
+}
+
+// session is the go-smtp session of one connection, from EHLO or HELO
+// until STARTTLS or the end of the connection. go-smtp calls its methods
+// from the connection's goroutine only.
+type session struct {
+	s        *Server
+	c        *gosmtp.Conn
 	authUser string
 	from     string
 	hasFrom  bool
 	to       []string
 }
 
-var errLineTooLong = errors.New("line too long")
+var _ gosmtp.AuthSession = (*session)(nil)
 
-func (ss *session) reply(code int, lines ...string) error {
-	for i, l := range lines {
-		sep := " "
-		if i < len(lines)-1 {
-			sep = "-"
-		}
-		fmt.Fprintf(ss.w, "%d%s%s\r\n", code, sep, l)
-	}
-	return ss.w.Flush()
+func (s *Server) newSession(c *gosmtp.Conn) (gosmtp.Session, error) {
+	return &session{s: s, c: c}, nil
 }
 
-// readLine reads a line and returns it without its CRLF (or LF).
-func (ss *session) readLine(limit int) (string, error) {
-	ss.conn.SetReadDeadline(time.Now().Add(idle))
-	var b []byte
-	for {
-		chunk, err := ss.r.ReadSlice('\n')
-		b = append(b, chunk...)
-		if len(b) > limit {
-			return "", errLineTooLong
-		}
-		if err == bufio.ErrBufferFull {
-			continue
-		}
-		if err != nil {
-			return "", err
-		}
-		return strings.TrimRight(string(b), "\r\n"), nil
+// failure returns the refusal that WithFailure set for command, or nil.
+func (ss *session) failure(command string) error {
+	code, ok := ss.s.cfg.failures[command]
+	if !ok {
+		return nil
+	}
+	return &gosmtp.SMTPError{
+		Code:         code,
+		EnhancedCode: gosmtp.EnhancedCode{code / 100, 0, 0},
+		Message:      command + " refused by smtptest (WithFailure)",
 	}
 }
 
-func (ss *session) setConn(c net.Conn) {
-	ss.conn = c
-	ss.r = bufio.NewReader(c)
-	ss.w = bufio.NewWriter(c)
+func (ss *session) AuthMechanisms() []string {
+	if !ss.s.cfg.auth {
+		return nil
+	}
+	return []string{sasl.Plain}
 }
 
-func (s *Server) handle(c net.Conn) {
-	ss := &session{s: s}
-	ss.setConn(c)
-	if s.cfg.implicit {
-		tc := tls.Server(c, s.serverTLS)
-		c.SetDeadline(time.Now().Add(idle))
-		if err := tc.Handshake(); err != nil {
-			return
-		}
-		c.SetDeadline(time.Time{})
-		ss.setConn(tc)
-		ss.tls = true
-	}
-	if ss.reply(220, "127.0.0.1 ESMTP smtptest") != nil {
-		return
-	}
-	for {
-		line, err := ss.readLine(4096)
-		if errors.Is(err, errLineTooLong) {
-			ss.reply(500, "5.5.2 Line too long")
-			return
-		}
-		if err != nil {
-			return
-		}
-		verb, arg, _ := strings.Cut(line, " ")
-		verb = strings.ToUpper(verb)
-		if code, ok := s.cfg.failures[verb]; ok && verb != "DATA" {
-			if ss.reply(code, "5.0.0 "+verb+" refused by smtptest (WithFailure)") != nil {
-				return
-			}
-			continue
-		}
-		quit, err := ss.command(verb, strings.TrimSpace(arg))
-		if quit || err != nil {
-			return
-		}
-	}
-}
-
-func (ss *session) resetTransaction() {
-	ss.from, ss.hasFrom, ss.to = "", false, nil
-}
-
-// command runs one command; quit ends the session.
-func (ss *session) command(verb, arg string) (quit bool, err error) {
+func (ss *session) Auth(mech string) (sasl.Server, error) {
 	cfg := ss.s.cfg
-	switch verb {
-	case "EHLO", "HELO":
-		if arg == "" {
-			return false, ss.reply(501, "5.5.4 Syntax: "+verb+" hostname")
-		}
-		ss.helo, ss.greeted = arg, true
-		ss.resetTransaction()
-		if verb == "HELO" {
-			return false, ss.reply(250, "127.0.0.1 smtptest")
-		}
-		lines := []string{"127.0.0.1 greets " + arg, "8BITMIME", "SIZE " + strconv.Itoa(maxData)}
-		if cfg.tls && !ss.tls {
-			lines = append(lines, "STARTTLS")
-		}
-		if cfg.auth {
-			lines = append(lines, "AUTH PLAIN")
-		}
-		lines = append(lines, "HELP")
-		return false, ss.reply(250, lines...)
-	case "STARTTLS":
-		if !cfg.tls || ss.tls {
-			return false, ss.reply(502, "5.5.1 STARTTLS not available")
-		}
-		if err := ss.reply(220, "2.0.0 Ready to start TLS"); err != nil {
-			return true, err
-		}
-		tc := tls.Server(ss.conn, ss.s.serverTLS)
-		ss.conn.SetDeadline(time.Now().Add(idle))
-		if err := tc.Handshake(); err != nil {
-			return true, err
-		}
-		ss.conn.SetDeadline(time.Time{})
-		ss.setConn(tc)
-		ss.tls = true
-		// RFC 3207: the client starts again with EHLO.
-		ss.helo, ss.greeted, ss.authUser = "", false, ""
-		ss.resetTransaction()
-		return false, nil
-	case "AUTH":
-		return false, ss.auth(arg)
-	case "MAIL":
-		switch {
-		case !ss.greeted:
-			return false, ss.reply(503, "5.5.1 Send EHLO first")
-		case cfg.auth && ss.authUser == "":
-			return false, ss.reply(530, "5.7.0 Authentication required")
-		case ss.hasFrom:
-			return false, ss.reply(503, "5.5.1 Nested MAIL command")
-		}
-		addr, ok := path(arg, "FROM:")
-		if !ok {
-			return false, ss.reply(501, "5.5.4 Syntax: MAIL FROM:<address>")
-		}
-		ss.from, ss.hasFrom = addr, true
-		return false, ss.reply(250, "2.1.0 Ok")
-	case "RCPT":
-		if !ss.hasFrom {
-			return false, ss.reply(503, "5.5.1 Send MAIL first")
-		}
-		addr, ok := path(arg, "TO:")
-		if !ok || addr == "" {
-			return false, ss.reply(501, "5.5.4 Syntax: RCPT TO:<address>")
-		}
-		if len(ss.to) >= 100 {
-			return false, ss.reply(452, "4.5.3 Too many recipients")
-		}
-		ss.to = append(ss.to, addr)
-		return false, ss.reply(250, "2.1.5 Ok")
-	case "DATA":
-		return false, ss.data()
-	case "RSET":
-		ss.resetTransaction()
-		return false, ss.reply(250, "2.0.0 Ok")
-	case "NOOP":
-		return false, ss.reply(250, "2.0.0 Ok")
-	case "QUIT":
-		ss.reply(221, "2.0.0 Bye")
-		return true, nil
-	default:
-		return false, ss.reply(502, "5.5.2 Command not recognized")
+	if err := ss.failure("AUTH"); err != nil {
+		return nil, err
 	}
-}
-
-// path extracts the address of "FROM:<addr> PARAMS" or "TO:<addr>".
-func path(arg, prefix string) (string, bool) {
-	if len(arg) < len(prefix) || !strings.EqualFold(arg[:len(prefix)], prefix) {
-		return "", false
-	}
-	rest := strings.TrimSpace(arg[len(prefix):])
-	if !strings.HasPrefix(rest, "<") {
-		return "", false
-	}
-	end := strings.IndexByte(rest, '>')
-	if end < 0 {
-		return "", false
-	}
-	return rest[1:end], true
-}
-
-func (ss *session) auth(arg string) error {
-	cfg := ss.s.cfg
 	switch {
 	case !cfg.auth:
-		return ss.reply(502, "5.5.1 AUTH not available")
-	case !ss.greeted:
-		return ss.reply(503, "5.5.1 Send EHLO first")
-	case ss.authUser != "":
-		return ss.reply(503, "5.5.1 Already authenticated")
-	case ss.hasFrom:
-		return ss.reply(503, "5.5.1 AUTH not allowed during a mail transaction")
+		return nil, gosmtp.ErrAuthUnsupported
+	case mech != sasl.Plain:
+		return nil, gosmtp.ErrAuthUnknownMechanism
 	}
-	mech, resp, _ := strings.Cut(arg, " ")
-	if !strings.EqualFold(mech, "PLAIN") {
-		return ss.reply(504, "5.5.4 Unrecognized authentication type")
-	}
-	resp = strings.TrimSpace(resp)
-	if resp == "" {
-		if err := ss.reply(334, ""); err != nil {
-			return err
+	return sasl.NewPlainServer(func(identity, user, pass string) error {
+		okUser := subtle.ConstantTimeCompare([]byte(user), []byte(cfg.user)) == 1
+		okPass := subtle.ConstantTimeCompare([]byte(pass), []byte(cfg.pass)) == 1
+		if !okUser || !okPass || (identity != "" && identity != user) {
+			return gosmtp.ErrAuthFailed // 535
 		}
-		line, err := ss.readLine(4096)
-		if err != nil {
-			return err
-		}
-		resp = line
-	}
-	if resp == "*" {
-		return ss.reply(501, "5.0.0 Authentication cancelled")
-	}
-	raw, err := base64.StdEncoding.DecodeString(resp)
-	if err != nil {
-		return ss.reply(501, "5.5.2 Cannot decode response")
-	}
-	parts := strings.Split(string(raw), "\x00")
-	if len(parts) != 3 {
-		return ss.reply(501, "5.5.2 Malformed PLAIN response")
-	}
-	user, pass := parts[1], parts[2]
-	okUser := subtle.ConstantTimeCompare([]byte(user), []byte(cfg.user)) == 1
-	okPass := subtle.ConstantTimeCompare([]byte(pass), []byte(cfg.pass)) == 1
-	if !okUser || !okPass || (parts[0] != "" && parts[0] != user) {
-		return ss.reply(535, "5.7.8 Authentication credentials invalid")
-	}
-	ss.authUser = user
-	return ss.reply(235, "2.7.0 Authentication successful")
+		ss.authUser = user
+		return nil
+	}), nil
 }
 
-func (ss *session) data() error {
-	if !ss.hasFrom || len(ss.to) == 0 {
-		return ss.reply(503, "5.5.1 Send MAIL and RCPT first")
-	}
-	if err := ss.reply(354, "End data with <CR><LF>.<CR><LF>"); err != nil {
+func (ss *session) Mail(from string, _ *gosmtp.MailOptions) error {
+	if err := ss.failure("MAIL"); err != nil {
 		return err
 	}
-	var b strings.Builder
-	tooBig := false
-	for {
-		ss.conn.SetReadDeadline(time.Now().Add(idle))
-		line, err := ss.r.ReadString('\n')
-		if err != nil {
-			return err
-		}
-		if line == ".\r\n" || line == ".\n" {
-			break
-		}
-		line = strings.TrimPrefix(line, ".") // dot-unstuffing
-		if b.Len()+len(line) > maxData {
-			tooBig = true
-			continue
-		}
-		b.WriteString(line)
+	switch {
+	case ss.s.cfg.auth && ss.authUser == "":
+		return &gosmtp.SMTPError{Code: 530, EnhancedCode: gosmtp.EnhancedCode{5, 7, 0}, Message: "Authentication required"}
+	case ss.hasFrom:
+		return &gosmtp.SMTPError{Code: 503, EnhancedCode: gosmtp.EnhancedCode{5, 5, 1}, Message: "Nested MAIL command"}
 	}
-	m := Received{
-		Helo:     ss.helo,
-		From:     ss.from,
-		To:       ss.to,
-		Data:     b.String(),
-		AuthUser: ss.authUser,
-		TLS:      ss.tls,
-	}
-	ss.resetTransaction()
-	if tooBig {
-		return ss.reply(552, "5.3.4 Message too big")
-	}
-	if code, ok := ss.s.cfg.failures["DATA"]; ok {
-		return ss.reply(code, "5.0.0 message refused by smtptest (WithFailure)")
-	}
-	ss.s.record(m)
-	return ss.reply(250, "2.0.0 Ok: queued")
+	ss.from, ss.hasFrom = from, true
+	return nil
 }
+
+func (ss *session) Rcpt(to string, _ *gosmtp.RcptOptions) error {
+	if err := ss.failure("RCPT"); err != nil {
+		return err
+	}
+	ss.to = append(ss.to, to)
+	return nil
+}
+
+func (ss *session) Data(r io.Reader) error {
+	data, err := io.ReadAll(r) // go-smtp's reader: dot-unstuffed, at most maxData
+	if err != nil {
+		return err // gosmtp.ErrDataTooLarge is a 552
+	}
+	if err := ss.failure("DATA"); err != nil {
+		return err
+	}
+	_, isTLS := ss.c.TLSConnectionState()
+	ss.s.record(Received{
+		Helo:     ss.c.Hostname(),
+		From:     ss.from,
+		To:       slices.Clone(ss.to),
+		Data:     string(data),
+		AuthUser: ss.authUser,
+		TLS:      isTLS,
+	})
+	return nil
+}
+
+// Reset ends the mail transaction; go-smtp calls it for RSET, a new EHLO
+// or HELO, and after DATA.
+func (ss *session) Reset() { ss.from, ss.hasFrom, ss.to = "", false, nil }
+
+func (ss *session) Logout() error { return nil }
 
 // selfSigned makes a certificate for 127.0.0.1, ::1 and localhost and a
 // pool that trusts it.

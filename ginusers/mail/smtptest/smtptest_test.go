@@ -5,9 +5,12 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net"
 	"net/smtp"
 	"net/textproto"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -222,18 +225,20 @@ func TestServerProtocol(t *testing.T) {
 		want  []smtptest.Received
 	}{
 		{
-			name: "commands out of order get 503 and RSET clears the transaction",
+			// go-smtp answers a command out of order with 502 where RFC
+			// 5321 has 503; a nested MAIL gets smtptest's own 503.
+			name: "commands out of order are refused and RSET clears the transaction",
 			steps: []step{
-				{"MAIL FROM:<a@example.com>", "503"},
+				{"MAIL FROM:<a@example.com>", "502"},
 				{"HELO client.example", "250"},
-				{"RCPT TO:<b@example.com>", "503"},
-				{"DATA", "503"},
+				{"RCPT TO:<b@example.com>", "502"},
+				{"DATA", "502"},
 				{"MAIL FROM:<a@example.com>", "250"},
 				{"MAIL FROM:<a@example.com>", "503"},
 				{"RSET", "250"},
-				{"RCPT TO:<b@example.com>", "503"},
+				{"RCPT TO:<b@example.com>", "502"},
 				{"NOOP", "250"},
-				{"VRFY b@example.com", "502"},
+				{"VRFY b@example.com", "252"},
 				{"QUIT", "221"},
 			},
 		},
@@ -266,25 +271,27 @@ func TestServerProtocol(t *testing.T) {
 			want: []smtptest.Received{{Helo: "client.example", From: "", To: []string{"b@example.com"}, Data: "x\r\n", AuthUser: "app"}},
 		},
 		{
+			// Garbage gets go-smtp's 454.
 			name: "AUTH rejects other mechanisms, garbage and cancellation",
 			opts: []smtptest.Option{smtptest.WithAuth("app", "s3cret")},
 			steps: []step{
-				{"AUTH PLAIN " + b64("\x00app\x00s3cret"), "503"},
+				{"AUTH PLAIN " + b64("\x00app\x00s3cret"), "502"},
 				{"EHLO client.example", "250"},
 				{"AUTH LOGIN", "504"},
-				{"AUTH PLAIN !!!", "501"},
-				{"AUTH PLAIN " + b64("app:s3cret"), "501"},
+				{"AUTH PLAIN !!!", "454"},
+				{"AUTH PLAIN " + b64("app:s3cret"), "454"},
 				{"AUTH PLAIN", "334"},
 				{"*", "501"},
 				{"AUTH PLAIN " + b64("other\x00app\x00s3cret"), "535"},
+				{"MAIL FROM:<a@example.com>", "530"},
 			},
 		},
 		{
 			name: "WithFailure answers the command with its code",
-			opts: []smtptest.Option{smtptest.WithFailure("EHLO", 421), smtptest.WithFailure("MAIL", 451)},
+			opts: []smtptest.Option{smtptest.WithAuth("app", "s3cret"), smtptest.WithFailure("auth", 454), smtptest.WithFailure("MAIL", 451)},
 			steps: []step{
-				{"EHLO client.example", "421"},
-				{"HELO client.example", "250"},
+				{"EHLO client.example", "250"},
+				{"AUTH PLAIN " + b64("\x00app\x00s3cret"), "454"},
 				{"MAIL FROM:<a@example.com>", "451"},
 			},
 		},
@@ -293,6 +300,24 @@ func TestServerProtocol(t *testing.T) {
 			steps: []step{
 				{"EHLO " + strings.Repeat("x", 5000), "500"},
 			},
+		},
+		{
+			name: "a message line over 4096 bytes gets 554",
+			steps: []step{
+				{"EHLO client.example", "250"},
+				{"MAIL FROM:<a@example.com>", "250"},
+				{"RCPT TO:<b@example.com>", "250"},
+				{"DATA", "354"},
+				{strings.Repeat("x", 5000) + "\r\n.\r\n", "554"},
+			},
+		},
+		{
+			name: "a hundred recipients are kept and the next gets 452",
+			steps: append(append([]step{
+				{"EHLO client.example", "250"},
+				{"MAIL FROM:<a@example.com>", "250"},
+			}, slices.Repeat([]step{{"RCPT TO:<b@example.com>", "250"}}, 100)...),
+				step{"RCPT TO:<c@example.com>", "452"}),
 		},
 		{
 			name: "AUTH is not offered without WithAuth",
@@ -431,4 +456,35 @@ func TestWaitMessage(t *testing.T) {
 			t.Error("the connection is still open after Close")
 		}
 	})
+}
+
+// fatalTB records the message of Fatalf and ends the calling goroutine, as
+// testing.T does.
+type fatalTB struct {
+	testing.TB
+	msg string
+}
+
+func (f *fatalTB) Helper() {}
+
+func (f *fatalTB) Fatalf(format string, args ...any) {
+	f.msg = fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+
+func TestWithFailureOfACommandGoSMTPAnswersFailsTheTest(t *testing.T) {
+	for _, cmd := range []string{"EHLO", "helo", "STARTTLS", "QUIT"} {
+		t.Run(cmd, func(t *testing.T) {
+			ft := &fatalTB{TB: t}
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				smtptest.NewServer(ft, smtptest.WithFailure(cmd, 421))
+			}()
+			<-done
+			if !strings.Contains(ft.msg, "WithFailure") {
+				t.Errorf("NewServer(WithFailure(%q)) Fatalf message = %q, want one that names WithFailure", cmd, ft.msg)
+			}
+		})
+	}
 }
