@@ -155,9 +155,7 @@ func (m *Manager[F]) httpError(cases []ErrorCase, err error) *HTTPError {
 	case errors.As(err, &re):
 		return &HTTPError{Status: re.status, Detail: re.detail, Err: err}
 	case errors.As(err, &ee):
-		return &HTTPError{Status: http.StatusUnprocessableEntity, Err: err, Detail: []fieldError{
-			fieldErr("value_error", "value is not a valid email address: "+ee.Reason, "email"),
-		}}
+		return &HTTPError{Status: http.StatusUnprocessableEntity, Err: err, Detail: []fieldError{emailFieldError("email", ee.Input, ee.Reason)}}
 	case errors.Is(err, ErrUnauthenticated), errors.Is(err, ErrUserInactive), errors.Is(err, ErrSessionEnded):
 		e := &HTTPError{Status: http.StatusUnauthorized, Detail: "Unauthorized", Err: err}
 		if m.scheme != "" {
@@ -207,6 +205,12 @@ func Mount[F any](r gin.IRouter, m *Manager[F], routes ...Route) []Route {
 	}
 	out := make([]Route, 0, len(routes))
 	for _, rt := range routes {
+		if rt.Auth != nil {
+			// WithRequireVerified holds for every authenticated route.
+			auth := *rt.Auth
+			auth.Requirements = m.baseRequirements(auth.Requirements...)
+			rt.Auth = &auth
+		}
 		r.Handle(rt.Method, rt.Path, m.handler(rt))
 		full := path.Join(base, rt.Path)
 		if strings.HasSuffix(rt.Path, "/") && !strings.HasSuffix(full, "/") {
@@ -223,14 +227,23 @@ type bodyKey struct{}
 
 func (m *Manager[F]) handler(rt Route) gin.HandlerFunc {
 	readsJSON := rt.Request.json()
+	readsForm := rt.Request != nil && rt.Request.ContentType == contentForm
 	return func(c *gin.Context) {
-		if readsJSON {
+		switch {
+		case readsJSON:
 			body, err := readJSON(c, m.cfg.maxBodyBytes)
 			if err != nil {
 				m.fail(c, rt.Errors, err)
 				return
 			}
 			c.Set(bodyKey{}, body)
+		case readsForm:
+			form, err := readForm(c, m.cfg.maxBodyBytes)
+			if err != nil {
+				m.fail(c, rt.Errors, err)
+				return
+			}
+			c.Set(bodyKey{}, form)
 		}
 		if rt.Auth != nil {
 			if _, err := m.requireSession(c, rt.Auth); err != nil {
@@ -246,15 +259,23 @@ func (m *Manager[F]) handler(rt Route) gin.HandlerFunc {
 
 // routeBody returns the JSON body the route's handler read.
 func routeBody(c *gin.Context) jsonBody {
-	if v, ok := c.Get(bodyKey{}); ok {
-		return v.(jsonBody)
-	}
-	return jsonBody{}
+	v, _ := c.Get(bodyKey{})
+	b, _ := v.(jsonBody)
+	return b
 }
 
-// writeResponse writes a prepared answer: its headers, its status and its
-// JSON body, if any.
-func writeResponse(c *gin.Context, r *Response) {
+// RouteForm returns the form fields of a request to a [Route] whose
+// [Body] is a form ("application/x-www-form-urlencoded", or multipart): an
+// empty map when the body is another type, as FastAPI reads it.
+func RouteForm(c *gin.Context) map[string][]string {
+	v, _ := c.Get(bodyKey{})
+	f, _ := v.(map[string][]string)
+	return f
+}
+
+// WriteResponse writes a prepared answer (from a [Transport] or
+// [Manager.Login]): its headers, its status and its JSON body, if any.
+func WriteResponse(c *gin.Context, r *Response) {
 	for k, vs := range r.Header {
 		for _, v := range vs {
 			c.Writer.Header().Add(k, v)
@@ -268,9 +289,9 @@ func writeResponse(c *gin.Context, r *Response) {
 	c.JSON(r.Status, r.Body)
 }
 
-// writeUser answers with the user's JSON, written once: gin's c.JSON would
-// re-encode the output of [User.MarshalJSON].
-func writeUser[F any](c *gin.Context, status int, u *User[F]) error {
+// WriteUser answers with the user as the API shows it ([User.MarshalJSON]:
+// never the password hash), written once.
+func WriteUser[F any](c *gin.Context, status int, u *User[F]) error {
 	b, err := u.MarshalJSON()
 	if err != nil {
 		return err

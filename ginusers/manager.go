@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"slices"
 	"time"
 	"unicode/utf8"
 )
@@ -112,6 +113,12 @@ func checkIrrevocable(backends []*Backend) error {
 	return nil
 }
 
+// Backends returns the manager's backends, in the order they are tried: the
+// values given to [WithBackends], or the default bearer JWT backend named
+// "jwt". They are the values to pass where a backend is named
+// ([RequireUserFrom], [AuthRoutes], [Manager.Login]). The slice is a copy.
+func (m *Manager[F]) Backends() []*Backend { return slices.Clone(m.backends) }
+
 // hash hashes password, waiting for a hashing slot.
 func (m *Manager[F]) hash(ctx context.Context, password string) (string, error) {
 	if err := m.acquireHash(ctx); err != nil {
@@ -174,7 +181,7 @@ func (m *Manager[F]) Register(ctx context.Context, in UserCreate[F]) (*User[F], 
 func (m *Manager[F]) Create(ctx context.Context, in UserCreate[F]) (*User[F], error) {
 	email, err := NormalizeEmail(in.Email)
 	if err != nil {
-		return nil, &EmailError{Reason: err.Error()}
+		return nil, &EmailError{Reason: err.Error(), Input: in.Email}
 	}
 	u := &User[F]{Email: email, Active: true, Fields: in.Fields}
 	if in.Active != nil {
@@ -210,7 +217,10 @@ func (m *Manager[F]) Create(ctx context.Context, in UserCreate[F]) (*User[F], er
 
 // EmailError is returned for an e-mail address that is not valid.
 type EmailError struct {
+	// Reason says what is wrong, fit to show to the client.
 	Reason string
+	// Input is the address as given.
+	Input string
 }
 
 func (e *EmailError) Error() string { return "ginusers: invalid email: " + e.Reason }
@@ -317,7 +327,7 @@ func (m *Manager[F]) update(ctx context.Context, u *User[F], upd UserUpdate[F], 
 	if upd.Email != nil {
 		e, err := NormalizeEmail(*upd.Email)
 		if err != nil {
-			return nil, &EmailError{Reason: err.Error()}
+			return nil, &EmailError{Reason: err.Error(), Input: *upd.Email}
 		}
 		email = e
 	}

@@ -1,8 +1,6 @@
 package ginusers
 
 import (
-	"errors"
-	"mime"
 	"net/http"
 	"reflect"
 
@@ -33,7 +31,7 @@ import (
 // [ConfigureEngine] for FastAPI's 404 and 405 answers.
 func Routes[F any](r gin.IRouter, m *Manager[F]) []Route {
 	var out []Route
-	for _, b := range m.backends {
+	for _, b := range m.Backends() {
 		out = append(out, AuthRoutes(r.Group("/auth/"+b.name), m, b)...)
 	}
 	auth := r.Group("/auth")
@@ -90,8 +88,8 @@ func shapeOf(r *Response) *Body {
 //	([Manager.Logout]: a stored token is deleted, a JWT revoked), then
 //	answers this backend's logout response (204).
 func AuthRoutes[F any](r gin.IRouter, m *Manager[F], b *Backend) []Route {
-	login := b.transport.LoginResponse("token")
-	logout := b.transport.LogoutResponse()
+	login := b.Transport().LoginResponse("token")
+	logout := b.Transport().LogoutResponse()
 	return Mount(r, m,
 		Route{
 			Name: "auth:" + b.name + ".login", Method: http.MethodPost, Path: "/login", Tag: "auth",
@@ -107,14 +105,14 @@ func AuthRoutes[F any](r gin.IRouter, m *Manager[F], b *Backend) []Route {
 		Route{
 			Name: "auth:" + b.name + ".logout", Method: http.MethodPost, Path: "/logout", Tag: "auth",
 			Summary: "Log out the current session",
-			Auth:    &Auth{Requirements: m.baseRequirements()},
+			Auth:    &Auth{},
 			Success: logout.Status, Response: shapeOf(logout),
 			Handle: func(c *gin.Context) error {
 				s, _ := m.CurrentSession(c)
 				if err := m.Logout(c.Request.Context(), s); err != nil {
 					return err
 				}
-				writeResponse(c, b.transport.LogoutResponse())
+				WriteResponse(c, b.Transport().LogoutResponse())
 				return nil
 			},
 		},
@@ -123,21 +121,7 @@ func AuthRoutes[F any](r gin.IRouter, m *Manager[F], b *Backend) []Route {
 
 // handleLogin reads the OAuth2 password form and logs the user in.
 func (m *Manager[F]) handleLogin(c *gin.Context, b *Backend) error {
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, m.cfg.maxBodyBytes)
-	var form map[string][]string
-	mt, _, _ := mime.ParseMediaType(c.ContentType())
-	switch mt {
-	case contentForm:
-		if err := c.Request.ParseForm(); err != nil {
-			return formError(err)
-		}
-		form = c.Request.PostForm
-	case "multipart/form-data":
-		if err := c.Request.ParseMultipartForm(m.cfg.maxBodyBytes); err != nil {
-			return formError(err)
-		}
-		form = c.Request.MultipartForm.Value
-	}
+	form := RouteForm(c)
 	get := func(k string) string {
 		if v := form[k]; len(v) > 0 {
 			return v[0]
@@ -163,18 +147,8 @@ func (m *Manager[F]) handleLogin(c *gin.Context, b *Backend) error {
 	if err != nil {
 		return err
 	}
-	writeResponse(c, resp)
+	WriteResponse(c, resp)
 	return nil
-}
-
-// formError is the answer to a form that cannot be read: 413 when it is
-// too large, otherwise 422 for the fields it should have held.
-func formError(err error) error {
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
-		return &requestError{status: http.StatusRequestEntityTooLarge, detail: "Request Entity Too Large"}
-	}
-	return unprocessable(fieldErr("missing", "Field required", "username"), fieldErr("missing", "Field required", "password"))
 }
 
 // LogoutAllRoutes mounts the "log out everywhere" route on r, and returns it:
@@ -189,14 +163,14 @@ func LogoutAllRoutes[F any](r gin.IRouter, m *Manager[F]) []Route {
 	return Mount(r, m, Route{
 		Name: "auth:logout_all", Method: http.MethodPost, Path: "/logout-all", Tag: "auth",
 		Summary: "End every session of the current user",
-		Auth:    &Auth{Requirements: m.baseRequirements()},
+		Auth:    &Auth{},
 		Success: http.StatusNoContent,
 		Handle: func(c *gin.Context) error {
 			s, _ := m.CurrentSession(c)
 			if err := m.LogoutAll(c.Request.Context(), s.User); err != nil {
 				return err
 			}
-			writeResponse(c, s.Backend.transport.LogoutResponse())
+			WriteResponse(c, s.Backend.Transport().LogoutResponse())
 			return nil
 		},
 	})
@@ -252,7 +226,7 @@ func (m *Manager[F]) handleRegister(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	return writeUser(c, http.StatusCreated, u)
+	return WriteUser(c, http.StatusCreated, u)
 }
 
 // ResetPasswordRoutes mounts the password-reset routes on r, and returns
@@ -354,7 +328,7 @@ func VerifyRoutes[F any](r gin.IRouter, m *Manager[F]) []Route {
 				if err != nil {
 					return err
 				}
-				return writeUser(c, http.StatusOK, u)
+				return WriteUser(c, http.StatusOK, u)
 			},
 		},
 	)
@@ -406,8 +380,8 @@ func readFields(c *gin.Context, names ...string) (map[string]string, error) {
 // [RequireUserFrom] on the group), the routes use its session.
 func UsersRoutes[F any](r gin.IRouter, m *Manager[F]) []Route {
 	user := &Body{Shape: ShapeUser, Type: reflect.TypeFor[F]()}
-	me := &Auth{Requirements: m.baseRequirements()}
-	super := &Auth{Requirements: m.baseRequirements(Superuser)}
+	me := &Auth{}
+	super := &Auth{Requirements: []Requirement{Superuser}}
 	updateErrors := []ErrorCase{
 		{Err: ErrUserExists, Status: http.StatusBadRequest, Code: CodeUpdateUserEmailAlreadyExists},
 		{Err: ErrInvalidPassword, Status: http.StatusBadRequest, Code: CodeUpdateUserInvalidPassword},
@@ -418,7 +392,7 @@ func UsersRoutes[F any](r gin.IRouter, m *Manager[F]) []Route {
 			Summary: "The current user", Auth: me, Success: http.StatusOK, Response: user,
 			Handle: func(c *gin.Context) error {
 				u, _ := m.CurrentUser(c)
-				return writeUser(c, http.StatusOK, u)
+				return WriteUser(c, http.StatusOK, u)
 			},
 		},
 		Route{
@@ -439,7 +413,7 @@ func UsersRoutes[F any](r gin.IRouter, m *Manager[F]) []Route {
 				if err != nil {
 					return err
 				}
-				return writeUser(c, http.StatusOK, u)
+				return WriteUser(c, http.StatusOK, u)
 			},
 		},
 		Route{
@@ -516,5 +490,5 @@ func (m *Manager[F]) handlePatch(c *gin.Context, u *User[F], self bool) error {
 	if err != nil {
 		return err
 	}
-	return writeUser(c, http.StatusOK, u)
+	return WriteUser(c, http.StatusOK, u)
 }
