@@ -62,7 +62,7 @@ import (
 
 	"github.com/ginusers/kit/ginusers"
 	"github.com/ginusers/kit/ginusers/mail"
-	"github.com/ginusers/kit/ginusers/redisstore"
+	"github.com/ginusers/kit/redisstore"
 	"github.com/ginusers/kit/mongostore"
 	"github.com/ginusers/kit/mongostore/embedded"
 )

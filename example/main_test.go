@@ -24,7 +24,7 @@ import (
 
 	"github.com/ginusers/kit/ginusers"
 	"github.com/ginusers/kit/ginusers/mail/smtptest"
-	"github.com/ginusers/kit/ginusers/redisstore/redistest"
+	"github.com/ginusers/kit/redisstore/redistest"
 	"github.com/ginusers/kit/mongostore/embedded"
 )
 

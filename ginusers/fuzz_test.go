@@ -33,7 +33,7 @@ func newFuzzRouter(t testing.TB) *fuzzRouter {
 		m, err := ginusers.New(storetest.NewMemStore[Fields](),
 			ginusers.WithSecret(testSecret),
 			ginusers.WithLogger(discardLogger),
-			ginusers.WithPasswordHasher(newCountingHasher()),
+			ginusers.WithPasswordHasher(storetest.NewCountingHasher()),
 			ginusers.OnAfterRequestVerify(func(_ context.Context, _ *User, tok string) error { fr.verifyTok = tok; return nil }),
 			ginusers.OnAfterForgotPassword(func(_ context.Context, _ *User, tok string) error { fr.resetTk = tok; return nil }),
 		)

@@ -91,7 +91,7 @@ func TestInternalErrorUnavailable(t *testing.T) {
 			store := &flakyStore{MemStore: storetest.NewMemStore[Fields](), err: tc.err}
 			m, err := ginusers.New[Fields](store,
 				ginusers.WithSecret(testSecret),
-				ginusers.WithPasswordHasher(newCountingHasher()),
+				ginusers.WithPasswordHasher(storetest.NewCountingHasher()),
 				ginusers.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 			if err != nil {
 				t.Fatalf("New() error = %v", err)

@@ -39,12 +39,34 @@ type Store[F any] struct {
 
 var _ ginusers.Store[ginusers.NoFields] = (*Store[ginusers.NoFields])(nil)
 
+// Option configures [New].
+type Option func(*storeOptions)
+
+type storeOptions struct {
+	backfillBatch int64
+}
+
+// WithBackfillBatch sets how many documents [Store.EnsureIndexes] reads at
+// once when it sets or recomputes e-mail keys; the default is 1,000. Values
+// below 1 keep the default.
+func WithBackfillBatch(n int64) Option {
+	return func(o *storeOptions) {
+		if n > 0 {
+			o.backfillBatch = n
+		}
+	}
+}
+
 // New returns a Store keeping users in coll. It does no I/O and starts no
 // goroutines; call [Store.EnsureIndexes] before serving requests.
 //
 // If F is neither a struct nor a map, every method returns an error.
-func New[F any](coll *mongo.Collection) *Store[F] {
-	s := &Store[F]{coll: coll, backfillBatch: backfillBatch, ns: coll.Database().Name() + "." + coll.Name()}
+func New[F any](coll *mongo.Collection, opts ...Option) *Store[F] {
+	o := storeOptions{backfillBatch: backfillBatch}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	s := &Store[F]{coll: coll, backfillBatch: o.backfillBatch, ns: coll.Database().Name() + "." + coll.Name()}
 	_, s.schemaErr = schemaKeys(reflect.TypeFor[userDoc[F]]())
 	if s.schemaErr == nil {
 		s.fields, s.schemaErr = fieldPaths(reflect.TypeFor[F]())

@@ -1,4 +1,4 @@
-package ginusers_test
+package bench_test
 
 import (
 	"net/http"
@@ -12,11 +12,11 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/ginusers/kit/ginusers"
-	"github.com/ginusers/kit/ginusers/redisstore"
-	"github.com/ginusers/kit/ginusers/redisstore/redistest"
 	"github.com/ginusers/kit/ginusers/storetest"
 	"github.com/ginusers/kit/mongostore"
 	"github.com/ginusers/kit/mongostore/mongotest"
+	"github.com/ginusers/kit/redisstore"
+	"github.com/ginusers/kit/redisstore/redistest"
 )
 
 // benchRouter mounts Routes on a manager over store and returns the router

@@ -120,9 +120,9 @@ func TestLoginCostsOneHashWhetherOrNotTheUserExists(t *testing.T) {
 		{"inactive user", "inactive@camelot.bt", "password123"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			h0, c0 := a.hasher.hashes.Load(), a.hasher.checks.Load()
+			h0, c0 := a.hasher.Hashes.Load(), a.hasher.Checks.Load()
 			wantDetail(t, a.req("POST", "/auth/jwt/login", form(tt.user, tt.password)), 400, "LOGIN_BAD_CREDENTIALS")
-			if work := a.hasher.hashes.Load() - h0 + a.hasher.checks.Load() - c0; work != 1 {
+			if work := a.hasher.Hashes.Load() - h0 + a.hasher.Checks.Load() - c0; work != 1 {
 				t.Fatalf("password hash calls = %d, want 1", work)
 			}
 		})

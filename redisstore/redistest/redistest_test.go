@@ -7,7 +7,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/ginusers/kit/ginusers/redisstore/redistest"
+	"github.com/ginusers/kit/redisstore/redistest"
 )
 
 func TestMain(m *testing.M) { os.Exit(redistest.Run(m)) }

@@ -15,8 +15,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ginusers/kit/ginusers"
-	"github.com/ginusers/kit/ginusers/redisstore"
-	"github.com/ginusers/kit/ginusers/redisstore/redistest"
+	"github.com/ginusers/kit/redisstore"
+	"github.com/ginusers/kit/redisstore/redistest"
 	"github.com/ginusers/kit/ginusers/storetest"
 )
 

@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,9 +19,10 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/ginusers/kit/ginusers"
-	"github.com/ginusers/kit/ginusers/redisstore/redistest"
+	"github.com/ginusers/kit/ginusers/storetest"
 	"github.com/ginusers/kit/mongostore"
 	"github.com/ginusers/kit/mongostore/mongotest"
+	"github.com/ginusers/kit/redisstore/redistest"
 )
 
 func TestMain(m *testing.M) {
@@ -46,23 +46,6 @@ var discardLogger = slog.New(slog.DiscardHandler)
 
 var testSecret = []byte("a test secret that is long enough for HS256!")
 
-// countingHasher counts hash and verify calls, and uses cheap argon2id
-// parameters so the suite stays fast.
-type countingHasher struct {
-	inner          ginusers.PasswordHasher
-	hashes, checks atomic.Int64
-}
-
-func newCountingHasher() *countingHasher {
-	return &countingHasher{inner: ginusers.NewInsecureArgon2idHasher(ginusers.Argon2idParams{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32})}
-}
-
-func (h *countingHasher) Hash(p string) (string, error) { h.hashes.Add(1); return h.inner.Hash(p) }
-func (h *countingHasher) Verify(p, hash string) (bool, bool, error) {
-	h.checks.Add(1)
-	return h.inner.Verify(p, hash)
-}
-
 // app is a router wired to a manager on a fresh database.
 type app struct {
 	t      *testing.T
@@ -70,7 +53,7 @@ type app struct {
 	m      *ginusers.Manager[Fields]
 	store  *mongostore.Store[Fields]
 	coll   *mongo.Collection
-	hasher *countingHasher
+	hasher *storetest.CountingHasher
 	now    time.Time
 	tokens ginusers.AccessTokenStore // the database backends' store (multiApp)
 	// backends are the backends given to the manager; backends[0] is the
@@ -82,7 +65,7 @@ type app struct {
 // FerretDB (or MONGODB_URI). extra options come after the defaults.
 func newApp(t *testing.T, extra ...ginusers.Option) *app {
 	t.Helper()
-	a := &app{t: t, hasher: newCountingHasher(), now: time.Now()}
+	a := &app{t: t, hasher: storetest.NewCountingHasher(), now: time.Now()}
 	a.coll = mongotest.Database(t).Collection("users")
 	a.store = mongostore.New[Fields](a.coll)
 	if err := a.store.EnsureIndexes(t.Context()); err != nil {

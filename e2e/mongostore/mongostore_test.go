@@ -257,8 +257,7 @@ func TestEnsureIndexesBackfillsManyUsers(t *testing.T) {
 	if _, err := coll.InsertMany(ctx, docs); err != nil {
 		t.Fatalf("InsertMany() error = %v, want nil", err)
 	}
-	s := mongostore.New[storetest.Fields](coll)
-	mongostore.SetBackfillBatch(s, 10)
+	s := mongostore.New[storetest.Fields](coll, mongostore.WithBackfillBatch(10))
 	if err := s.EnsureIndexes(ctx); err != nil {
 		t.Fatalf("EnsureIndexes() error = %v, want nil", err)
 	}

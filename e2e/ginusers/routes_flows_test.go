@@ -123,9 +123,9 @@ func TestForgotPassword(t *testing.T) {
 	})
 	t.Run("the answer costs no password hash whether or not the user exists", func(t *testing.T) {
 		for _, email := range []string{"nobody@camelot.bt", "king.arthur@camelot.bt", "inactive@camelot.bt"} {
-			h0, c0 := a.hasher.hashes.Load(), a.hasher.checks.Load()
+			h0, c0 := a.hasher.Hashes.Load(), a.hasher.Checks.Load()
 			a.forgot(mb, email)
-			if n := a.hasher.hashes.Load() - h0 + a.hasher.checks.Load() - c0; n != 0 {
+			if n := a.hasher.Hashes.Load() - h0 + a.hasher.Checks.Load() - c0; n != 0 {
 				t.Fatalf("forgot-password for %s made %d hash calls, want 0", email, n)
 			}
 		}

@@ -1,4 +1,4 @@
-package ginusers_test
+package bench_test
 
 import (
 	"net/http"

@@ -13,9 +13,9 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/ginusers/kit/ginusers"
-	"github.com/ginusers/kit/ginusers/redisstore"
-	"github.com/ginusers/kit/ginusers/redisstore/redistest"
 	"github.com/ginusers/kit/mongostore"
+	"github.com/ginusers/kit/redisstore"
+	"github.com/ginusers/kit/redisstore/redistest"
 )
 
 // tokenStores are the stores the database strategy is tested on: MongoDB

@@ -4,10 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"runtime"
-	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -48,7 +44,7 @@ func (h *gateHasher) Verify(p, hash string) (bool, bool, error) {
 }
 
 func TestHashingIsBounded(t *testing.T) {
-	h := &gateHasher{inner: newCountingHasher()}
+	h := &gateHasher{inner: storetest.NewCountingHasher()}
 	a := newApp(t, ginusers.WithPasswordHasher(h), ginusers.WithMaxConcurrentHashes(2))
 	a.register("king.arthur@camelot.bt", "guinevere")
 	var wg sync.WaitGroup
@@ -73,7 +69,7 @@ func TestHashingIsBounded(t *testing.T) {
 // broken bound (the second login hashes anyway) or a wait that ignores the
 // request's context fails the test within seconds instead of hanging it.
 func TestLoginWaitingForAHashSlotGivesUp(t *testing.T) {
-	h := &blockingHasher{inner: newCountingHasher(), block: make(chan struct{}), entered: make(chan struct{}, 16)}
+	h := &blockingHasher{inner: storetest.NewCountingHasher(), block: make(chan struct{}), entered: make(chan struct{}, 16)}
 	a := newApp(t, ginusers.WithPasswordHasher(h), ginusers.WithMaxConcurrentHashes(1))
 	u, _ := a.user("king.arthur@camelot.bt", true, false, false) // hashes before blocking
 	h.armed.Store(true)
@@ -137,86 +133,4 @@ func (h *blockingHasher) Verify(p, hash string) (bool, bool, error) {
 		<-h.block
 	}
 	return h.inner.Verify(p, hash)
-}
-
-// BenchmarkMeDuringLoginFlood measures GET /users/me while 16 clients log
-// in as fast as they can with the default argon2id parameters. It reports
-// the latency percentiles of /users/me and the peak heap, to compare with
-// the same run without the flood (flood=0) and with 16 hashing slots
-// instead of the default (half the CPUs), as an unbounded hasher would run.
-func BenchmarkMeDuringLoginFlood(b *testing.B) {
-	for _, tt := range []struct{ flood, slots int }{{0, 0}, {16, 0}, {16, 16}} {
-		name := "flood=" + strconv.Itoa(tt.flood)
-		var opts []ginusers.Option
-		if tt.slots > 0 {
-			// What an unbounded hasher would do: every login hashes at once.
-			name += "/hash-slots=" + strconv.Itoa(tt.slots)
-			opts = append(opts, ginusers.WithMaxConcurrentHashes(tt.slots))
-		}
-		flood := tt.flood
-		b.Run(name, func(b *testing.B) {
-			e, tok := benchRouter(b, storetest.NewMemStore[Fields](), opts...)
-			stop := make(chan struct{})
-			var wg sync.WaitGroup
-			var logins atomic.Int64
-			body := url.Values{"username": {"bench@camelot.bt"}, "password": {"guinevere"}}.Encode()
-			for range flood {
-				wg.Go(func() {
-					for {
-						select {
-						case <-stop:
-							return
-						default:
-						}
-						r := httptest.NewRequest("POST", "/auth/jwt/login", strings.NewReader(body))
-						r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-						e.ServeHTTP(httptest.NewRecorder(), r)
-						logins.Add(1)
-					}
-				})
-			}
-			var peak atomic.Uint64
-			memDone := make(chan struct{})
-			go func() {
-				defer close(memDone)
-				var ms runtime.MemStats
-				for {
-					select {
-					case <-stop:
-						return
-					case <-time.After(20 * time.Millisecond):
-					}
-					runtime.ReadMemStats(&ms)
-					if ms.HeapInuse > peak.Load() {
-						peak.Store(ms.HeapInuse)
-					}
-				}
-			}()
-			time.Sleep(100 * time.Millisecond) // let the flood start
-			lat := make([]time.Duration, 0, b.N)
-			req := httptest.NewRequest("GET", "/users/me", nil)
-			req.Header.Set("Authorization", "Bearer "+tok)
-			b.ResetTimer()
-			for b.Loop() {
-				t0 := time.Now()
-				w := httptest.NewRecorder()
-				e.ServeHTTP(w, req)
-				lat = append(lat, time.Since(t0))
-				if w.Code != 200 {
-					b.Fatalf("GET /users/me = %d", w.Code)
-				}
-			}
-			b.StopTimer()
-			close(stop)
-			wg.Wait()
-			<-memDone
-			slices.Sort(lat)
-			b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
-			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
-			b.ReportMetric(float64(lat[len(lat)*999/1000].Microseconds()), "p99.9-µs")
-			b.ReportMetric(float64(lat[len(lat)-1].Microseconds()), "max-µs")
-			b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MiB")
-			b.ReportMetric(float64(logins.Load()), "logins")
-		})
-	}
 }

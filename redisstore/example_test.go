@@ -10,7 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ginusers/kit/ginusers"
-	"github.com/ginusers/kit/ginusers/redisstore"
+	"github.com/ginusers/kit/redisstore"
 )
 
 // This example needs a Redis server, so it only compiles.

@@ -63,7 +63,7 @@
 //
 // # Testing
 //
-// Package [github.com/ginusers/kit/ginusers/redisstore/redistest] starts a
+// Package [github.com/ginusers/kit/redisstore/redistest] starts a
 // real redis-server for tests (or uses REDIS_URL), and this package's tests
 // run [github.com/ginusers/kit/ginusers/storetest.RunTokens] on it.
 package redisstore
