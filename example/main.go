@@ -62,9 +62,9 @@ import (
 
 	"github.com/ginusers/kit/ginusers"
 	"github.com/ginusers/kit/ginusers/mail"
-	"github.com/ginusers/kit/redisstore"
 	"github.com/ginusers/kit/mongostore"
 	"github.com/ginusers/kit/mongostore/embedded"
+	"github.com/ginusers/kit/redisstore"
 )
 
 // Profile holds the example's own user fields, optional strings as in

@@ -24,8 +24,8 @@ import (
 
 	"github.com/ginusers/kit/ginusers"
 	"github.com/ginusers/kit/ginusers/mail/smtptest"
-	"github.com/ginusers/kit/redisstore/redistest"
 	"github.com/ginusers/kit/mongostore/embedded"
+	"github.com/ginusers/kit/redisstore/redistest"
 )
 
 // startExample runs the example as `go run ./example` would, on an

@@ -15,9 +15,9 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ginusers/kit/ginusers"
+	"github.com/ginusers/kit/ginusers/storetest"
 	"github.com/ginusers/kit/redisstore"
 	"github.com/ginusers/kit/redisstore/redistest"
-	"github.com/ginusers/kit/ginusers/storetest"
 )
 
 func TestMain(m *testing.M) { os.Exit(redistest.Run(m)) }
