@@ -74,21 +74,12 @@ func (m *Manager[F]) requestToken(ctx context.Context, what, email string, eligi
 // Inactive users can be verified, as in fastapi-users. Tokens that
 // fastapi-users mailed with the same secret are accepted.
 func (m *Manager[F]) Verify(ctx context.Context, token string) (*User[F], error) {
-	tok, err := m.verify.parse(token)
+	tok, u, err := m.redeem(ctx, m.verify, token, func(c *claims) string { return c.Email },
+		func(c *claims) (*User[F], error) { return m.store.GetByEmail(ctx, c.Email) })
 	if err != nil {
 		return nil, err
 	}
 	sub, email := tok.Sub, tok.Email
-	if sub == "" || email == "" {
-		return nil, fmt.Errorf("%w: missing sub or email", ErrInvalidToken)
-	}
-	u, err := m.store.GetByEmail(ctx, email)
-	if errors.Is(err, ErrUserNotFound) {
-		return nil, fmt.Errorf("%w: no user has that e-mail", ErrInvalidToken)
-	}
-	if err != nil {
-		return nil, err
-	}
 	if u.ID != sub {
 		return nil, fmt.Errorf("%w: the e-mail belongs to another user", ErrInvalidToken)
 	}
@@ -149,22 +140,12 @@ func (m *Manager[F]) ForgotPassword(ctx context.Context, u *User[F]) error {
 // on two instances, exactly one succeeds. Tokens that fastapi-users mailed
 // with the same secret are accepted (their fingerprint costs one hash).
 func (m *Manager[F]) ResetPassword(ctx context.Context, token, password string) (*User[F], error) {
-	tok, err := m.reset.parse(token)
+	tok, u, err := m.redeem(ctx, m.reset, token, func(c *claims) string { return c.PasswordFgpt },
+		func(c *claims) (*User[F], error) { return m.store.Get(ctx, c.Sub) })
 	if err != nil {
 		return nil, err
 	}
-	sub, fgpt := tok.Sub, tok.PasswordFgpt
-	if sub == "" || fgpt == "" {
-		return nil, fmt.Errorf("%w: missing sub or password_fgpt", ErrInvalidToken)
-	}
-	u, err := m.store.Get(ctx, sub)
-	if errors.Is(err, ErrUserNotFound) {
-		return nil, fmt.Errorf("%w: no such user", ErrInvalidToken)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if ok, err := m.fingerprintMatches(ctx, u, fgpt); err != nil {
+	if ok, err := m.fingerprintMatches(ctx, u, tok.PasswordFgpt); err != nil {
 		return nil, err
 	} else if !ok {
 		return nil, fmt.Errorf("%w: the password changed since the token was issued", ErrInvalidToken)
@@ -197,6 +178,28 @@ func (m *Manager[F]) ResetPassword(ctx context.Context, token, password string) 
 		return nu, err
 	}
 	return nu, nil
+}
+
+// redeem checks a verification or reset token with tc and loads its user:
+// the token must be valid and carry sub and the claim that claim returns,
+// and lookup must find a user from them; any failure is [ErrInvalidToken]
+// (wrapped), a failure of the store excepted.
+func (m *Manager[F]) redeem(ctx context.Context, tc *tokenCodec, token string, claim func(*claims) string, lookup func(*claims) (*User[F], error)) (*claims, *User[F], error) {
+	tok, err := tc.parse(token)
+	if err != nil {
+		return nil, nil, err
+	}
+	if tok.Sub == "" || claim(tok) == "" {
+		return nil, nil, fmt.Errorf("%w: a claim is missing", ErrInvalidToken)
+	}
+	u, err := lookup(tok)
+	if errors.Is(err, ErrUserNotFound) {
+		return nil, nil, fmt.Errorf("%w: no such user", ErrInvalidToken)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return tok, u, nil
 }
 
 // passwordFingerprint binds a reset token to the password hash it was

@@ -1,6 +1,7 @@
 package ginusers
 
 import (
+	"context"
 	"net/http"
 	"reflect"
 
@@ -242,23 +243,7 @@ func (m *Manager[F]) handleRegister(c *gin.Context) error {
 //	"RESET_PASSWORD_INVALID_PASSWORD", "reason": ...}; 422.
 func ResetPasswordRoutes[F any](r gin.IRouter, m *Manager[F]) []Route {
 	return Mount(r, m,
-		Route{
-			Name: "reset:forgot_password", Method: http.MethodPost, Path: "/forgot-password", Tag: "auth",
-			Summary: "Ask for a password-reset token, sent by e-mail",
-			Request: &Body{Shape: ShapeGo, Type: reflect.TypeFor[emailBody]()},
-			Success: http.StatusAccepted, Response: &Body{Shape: ShapeNull},
-			Handle: func(c *gin.Context) error {
-				in, err := readFields(c, "email")
-				if err != nil {
-					return err
-				}
-				if err := m.RequestPasswordReset(c.Request.Context(), in["email"]); err != nil {
-					return err
-				}
-				c.JSON(http.StatusAccepted, nil)
-				return nil
-			},
-		},
+		tokenRequestRoute("reset:forgot_password", "/forgot-password", "Ask for a password-reset token, sent by e-mail", m.RequestPasswordReset),
 		Route{
 			Name: "reset:reset_password", Method: http.MethodPost, Path: "/reset-password", Tag: "auth",
 			Summary: "Set a new password with a reset token",
@@ -293,23 +278,7 @@ func ResetPasswordRoutes[F any](r gin.IRouter, m *Manager[F]) []Route {
 //	VERIFY_USER_BAD_TOKEN; 400 VERIFY_USER_ALREADY_VERIFIED; 422.
 func VerifyRoutes[F any](r gin.IRouter, m *Manager[F]) []Route {
 	return Mount(r, m,
-		Route{
-			Name: "verify:request-token", Method: http.MethodPost, Path: "/request-verify-token", Tag: "auth",
-			Summary: "Ask for an e-mail verification token, sent by e-mail",
-			Request: &Body{Shape: ShapeGo, Type: reflect.TypeFor[emailBody]()},
-			Success: http.StatusAccepted, Response: &Body{Shape: ShapeNull},
-			Handle: func(c *gin.Context) error {
-				in, err := readFields(c, "email")
-				if err != nil {
-					return err
-				}
-				if err := m.RequestVerification(c.Request.Context(), in["email"]); err != nil {
-					return err
-				}
-				c.JSON(http.StatusAccepted, nil)
-				return nil
-			},
-		},
+		tokenRequestRoute("verify:request-token", "/request-verify-token", "Ask for an e-mail verification token, sent by e-mail", m.RequestVerification),
 		Route{
 			Name: "verify:verify", Method: http.MethodPost, Path: "/verify", Tag: "auth",
 			Summary: "Verify the e-mail address with a verification token",
@@ -332,6 +301,28 @@ func VerifyRoutes[F any](r gin.IRouter, m *Manager[F]) []Route {
 			},
 		},
 	)
+}
+
+// tokenRequestRoute is forgot-password or request-verify-token: JSON
+// {"email"}, answered 202 null whether or not the address belongs to
+// anyone, request having the token delivered off the request path.
+func tokenRequestRoute(name, path, summary string, request func(ctx context.Context, email string) error) Route {
+	return Route{
+		Name: name, Method: http.MethodPost, Path: path, Tag: "auth", Summary: summary,
+		Request: &Body{Shape: ShapeGo, Type: reflect.TypeFor[emailBody]()},
+		Success: http.StatusAccepted, Response: &Body{Shape: ShapeNull},
+		Handle: func(c *gin.Context) error {
+			in, err := readFields(c, "email")
+			if err != nil {
+				return err
+			}
+			if err := request(c.Request.Context(), in["email"]); err != nil {
+				return err
+			}
+			c.JSON(http.StatusAccepted, nil)
+			return nil
+		},
+	}
 }
 
 // readFields reads the named required string fields of the route's JSON
@@ -408,44 +399,40 @@ func UsersRoutes[F any](r gin.IRouter, m *Manager[F]) []Route {
 		Route{
 			Name: "users:user", Method: http.MethodGet, Path: "/:id", Tag: "users",
 			Summary: "A user (superusers only)", Auth: super, Success: http.StatusOK, Response: user,
-			Handle: func(c *gin.Context) error {
-				u, err := m.Get(c.Request.Context(), c.Param("id"))
-				if err != nil {
-					return err
-				}
-				return WriteUser(c, http.StatusOK, u)
-			},
+			Handle: m.withTarget(func(c *gin.Context, u *User[F]) error { return WriteUser(c, http.StatusOK, u) }),
 		},
 		Route{
 			Name: "users:patch_user", Method: http.MethodPatch, Path: "/:id", Tag: "users",
 			Summary: "Update a user (superusers only)", Auth: super,
 			Request: &Body{Shape: ShapeUserUpdate, Type: reflect.TypeFor[F]()},
 			Success: http.StatusOK, Response: user, Errors: updateErrors,
-			Handle: func(c *gin.Context) error {
-				u, err := m.Get(c.Request.Context(), c.Param("id"))
-				if err != nil {
-					return err
-				}
-				return m.handlePatch(c, u, false)
-			},
+			Handle: m.withTarget(func(c *gin.Context, u *User[F]) error { return m.handlePatch(c, u, false) }),
 		},
 		Route{
 			Name: "users:delete_user", Method: http.MethodDelete, Path: "/:id", Tag: "users",
 			Summary: "Delete a user (superusers only)", Auth: super, Success: http.StatusNoContent,
-			Handle: func(c *gin.Context) error {
-				u, err := m.Get(c.Request.Context(), c.Param("id"))
-				if err != nil {
-					return err
-				}
+			Handle: m.withTarget(func(c *gin.Context, u *User[F]) error {
 				if err := m.Delete(c.Request.Context(), u); err != nil {
 					return err
 				}
 				c.Status(http.StatusNoContent)
 				c.Writer.WriteHeaderNow()
 				return nil
-			},
+			}),
 		},
 	)
+}
+
+// withTarget loads the user of the :id parameter (404 for an unknown or
+// malformed id) and hands it to fn.
+func (m *Manager[F]) withTarget(fn func(c *gin.Context, u *User[F]) error) func(c *gin.Context) error {
+	return func(c *gin.Context) error {
+		u, err := m.Get(c.Request.Context(), c.Param("id"))
+		if err != nil {
+			return err
+		}
+		return fn(c, u)
+	}
 }
 
 // handlePatch applies the route's JSON body to u: as the user may change

@@ -140,23 +140,23 @@ func create(t *testing.T, s store, u *user) *user {
 func mustGet(t *testing.T, s store, id string) *user {
 	t.Helper()
 	got, err := s.Get(t.Context(), id)
-	if err != nil {
-		t.Fatalf("Get(%q) error = %v, want nil", id, err)
-	}
-	if got == nil {
-		t.Fatalf("Get(%q) = nil, nil; want a user", id)
-	}
-	return got
+	return mustFind(t, fmt.Sprintf("Get(%q)", id), got, err)
 }
 
 func mustGetByEmail(t *testing.T, s store, email string) *user {
 	t.Helper()
 	got, err := s.GetByEmail(t.Context(), email)
+	return mustFind(t, fmt.Sprintf("GetByEmail(%q)", email), got, err)
+}
+
+// mustFind fails t unless a lookup (call) found a user.
+func mustFind(t *testing.T, call string, got *user, err error) *user {
+	t.Helper()
 	if err != nil {
-		t.Fatalf("GetByEmail(%q) error = %v, want nil", email, err)
+		t.Fatalf("%s error = %v, want nil", call, err)
 	}
 	if got == nil {
-		t.Fatalf("GetByEmail(%q) = nil, nil; want a user", email)
+		t.Fatalf("%s = nil, nil; want a user", call)
 	}
 	return got
 }
