@@ -19,24 +19,31 @@
 //	if err != nil { ... }
 //	r := gin.New()
 //	ginusers.Routes(r, m) // /auth/jwt/login, /auth/register, /users/me, ...
-//	r.GET("/hello", ginusers.RequireUser(m), func(c *gin.Context) {
-//		u, _ := ginusers.CurrentUser[Profile](c)
+//	r.GET("/hello", m.WithUser(func(c *gin.Context, u *ginusers.User[Profile]) {
 //		c.String(200, "Hello %s!", u.Email)
-//	})
+//	}))
 //
 // # Concepts
 //
-// A [Manager] holds the business rules: [Manager.Register],
-// [Manager.Authenticate], [Manager.Update], [Manager.Delete],
-// [Manager.RequestVerify], [Manager.Verify], [Manager.ForgotPassword],
-// [Manager.ResetPassword], [Manager.LogoutAll]. Its methods take a context
-// and know nothing of HTTP, so they serve command-line tools and jobs too.
+// A [Manager] holds the business rules and exposes them as verbs that know
+// nothing of Gin: [Manager.Register], [Manager.Login] and [Manager.SignIn]
+// (credentials, the verified-user rule, a token through a backend, the
+// after-login hooks with their rollback), [Manager.AuthenticateRequest]
+// (which backend, which user, or why not, for any *http.Request),
+// [Manager.Update], [Manager.UpdateSafe], [Manager.Delete],
+// [Manager.Logout], [Manager.LogoutAll], [Manager.RequestVerification],
+// [Manager.Verify], [Manager.RequestPasswordReset],
+// [Manager.ResetPassword]. They take a context, so they serve command-line
+// tools, jobs and other frameworks too.
 //
-// A [Store] keeps users; package mongostore implements it on MongoDB, and
-// package storetest has a conformance suite and an in-memory store for
-// tests. [User] is generic over the application's own fields F, which are
-// accepted at register, validated with Gin's binding tags, stored, returned
-// and patchable, with typed access through [CurrentUser].
+// A [Store] keeps users; its contract ([Store.Update] writes only the
+// fields a change names, under conditions the store checks) is in
+// store.go. Module github.com/ginusers/kit/mongostore implements it on
+// MongoDB, and package storetest has the conformance suites and an
+// in-memory store. [User] is generic over the application's own fields F,
+// which are accepted at register, validated with Gin's binding tags,
+// stored, returned and patchable, with typed access through
+// [Manager.CurrentUser] and [Manager.WithUser] (F inferred).
 //
 // A [Backend] is one way to authenticate: a [Transport] (where the token
 // travels: [BearerTransport], [CookieTransport]) and a [Strategy] (what the
@@ -44,10 +51,27 @@
 // MongoDB or Redis). A Manager tries its backends in order; the default is
 // one bearer JWT backend named "jwt".
 //
-// The Gin layer is package-level functions: [Routes] and one route group
-// per feature ([AuthRoutes], [RegisterRoutes], [ResetPasswordRoutes],
-// [VerifyRoutes], [UsersRoutes], [LogoutAllRoutes]), and middleware
-// ([RequireUser], [OptionalUser]).
+// The HTTP layer is routes as data: a [Route] value per endpoint (method,
+// path, authentication, bodies, statuses, error codes, handler), mounted by
+// [Mount], which reads the body, authenticates the request once (reusing
+// the session of middleware on the group) and maps every error to its
+// answer in one place, written by [WithErrorWriter]'s writer. [Routes] and
+// the route groups ([AuthRoutes], [RegisterRoutes], [ResetPasswordRoutes],
+// [VerifyRoutes], [UsersRoutes], [LogoutAllRoutes]) return the table they
+// mounted, for documentation; applications add their own routes the same
+// way. Middleware: [RequireUser], [RequireUserFrom], [OptionalUser].
+//
+// # Surface
+//
+// Most exported names are what an application configures (options,
+// hooks, transports, strategies) or what a third-party store, transport,
+// strategy or router implements or calls (the store and token contracts,
+// [Route], [Mount], [BindJSON], [RouteForm], [WriteUser],
+// [WriteResponse], the sentinel errors). A few stay for reasons worth
+// saying: [TokenDigest] is the key format of the [AccessTokenStore]
+// contract; [NewInsecureArgon2idHasher] exists so test suites can hash
+// cheaply, under a name that says not to use it otherwise; the
+// [ErrorCode] constants are fastapi-users' wire values.
 //
 // # Hooks
 //

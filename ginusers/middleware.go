@@ -19,15 +19,8 @@ const RetryAfterUnavailable = 5
 type (
 	sessionKey struct{} // *Session[F]: the session kept for the handlers
 	userKey    struct{} // *User[F], in the request's context
-	authnKey   struct{} // authnResult[F]: the outcome of authenticating the request
+	authnKey   struct{} // *Session[F] or error: the outcome of authenticating the request
 )
-
-// authnResult is the outcome of authenticating a request, kept so that
-// middleware and routes authenticate a request once.
-type authnResult[F any] struct {
-	s   *Session[F]
-	err error
-}
 
 // RequireUser returns middleware that requires an authenticated, active user
 // (401 otherwise) meeting reqs (403 otherwise; see [Session.Check]) and
@@ -106,13 +99,19 @@ func (m *Manager[F]) baseRequirements(reqs ...Requirement) []Requirement {
 // group: the request is authenticated once).
 func (m *Manager[F]) session(c *gin.Context, backends []*Backend) (*Session[F], error) {
 	if v, ok := c.Get(authnKey{}); ok {
-		if r, ok := v.(authnResult[F]); ok {
-			return r.s, r.err
+		switch r := v.(type) {
+		case *Session[F]:
+			return r, nil
+		case error:
+			return nil, r
 		}
 	}
 	s, err := m.AuthenticateRequest(c.Request, backends...)
-	if err == nil || errors.Is(err, ErrUnauthenticated) || errors.Is(err, ErrCrossOrigin) {
-		c.Set(authnKey{}, authnResult[F]{s: s, err: err})
+	switch {
+	case err == nil:
+		c.Set(authnKey{}, s) // a pointer: stored without an allocation
+	case errors.Is(err, ErrUnauthenticated), errors.Is(err, ErrCrossOrigin):
+		c.Set(authnKey{}, err)
 	}
 	return s, err
 }
