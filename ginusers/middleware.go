@@ -3,6 +3,7 @@ package ginusers
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/gin-gonic/gin"
 )
@@ -101,16 +102,22 @@ func (m *Manager[F]) session(c *gin.Context, backends []*Backend) (*Session[F], 
 	if v, ok := c.Get(authnKey{}); ok {
 		switch r := v.(type) {
 		case *Session[F]:
-			return r, nil
+			// A session is reused where its backend is allowed: a route
+			// limited to some backends does not take another's session.
+			if len(backends) == 0 || slices.Contains(backends, r.Backend) {
+				return r, nil
+			}
 		case error:
-			return nil, r
+			if len(backends) == 0 {
+				return nil, r
+			}
 		}
 	}
 	s, err := m.AuthenticateRequest(c.Request, backends...)
 	switch {
 	case err == nil:
 		c.Set(authnKey{}, s) // a pointer: stored without an allocation
-	case errors.Is(err, ErrUnauthenticated), errors.Is(err, ErrCrossOrigin):
+	case len(backends) == 0 && (errors.Is(err, ErrUnauthenticated) || errors.Is(err, ErrCrossOrigin)):
 		c.Set(authnKey{}, err)
 	}
 	return s, err

@@ -12,16 +12,14 @@ import (
 	"time"
 )
 
-// Session is an authenticated request: its user, the backend whose token
-// authenticated it, and what the token said. [Manager.AuthenticateRequest]
-// makes it; [RequireUser] and the routes keep it for the handlers.
+// Session is an authenticated request: its user and the backend whose
+// token authenticated it. [Manager.AuthenticateRequest] makes it;
+// [RequireUser] and the routes keep it for the handlers.
 type Session[F any] struct {
 	// User is the user, as loaded for this request.
 	User *User[F]
 	// Backend is the backend that authenticated the request.
 	Backend *Backend
-	// Info is what the backend's strategy read from the token.
-	Info TokenInfo
 	// token is the raw token, for [Manager.Logout].
 	token string
 }
@@ -105,7 +103,7 @@ func (m *Manager[F]) AuthenticateRequest(r *http.Request, backends ...*Backend) 
 		if !info.Irrevocable && (info.Epoch != u.SessionEpoch || info.ID != "" && isRevoked(u.RevokedTokens, info.ID)) {
 			continue // a session that was ended
 		}
-		return &Session[F]{User: u, Backend: b, Info: info, token: token}, nil
+		return &Session[F]{User: u, Backend: b, token: token}, nil
 	}
 	return nil, ErrUnauthenticated
 }

@@ -89,6 +89,7 @@ func TestMountingRespectsGroupMiddleware(t *testing.T) {
 	ginusers.UsersRoutes(e.Group("/users", ginusers.RequireUser(m)), m)
 	ginusers.UsersRoutes(e.Group("/cookie-users", ginusers.RequireUserFrom(m, []*ginusers.Backend{a.backends[1]})), m)
 	ginusers.AuthRoutes(e.Group("/auth/jwt"), m, jwtB)
+	ginusers.AuthRoutes(e.Group("/auth/cookie"), m, a.backends[1])
 	a.engine = e
 	a.register("king.arthur@camelot.bt", "guinevere")
 	tok := a.login("king.arthur@camelot.bt", "guinevere")
@@ -104,6 +105,18 @@ func TestMountingRespectsGroupMiddleware(t *testing.T) {
 		t.Fatalf("PATCH /users/me under RequireUser read the token %d times, want once", n)
 	}
 	wantDetail(t, a.req("GET", "/cookie-users/me", nil, bearer(tok)...), 401, "Unauthorized")
+
+	// A route limited to some backends does not take the session another
+	// backend gave the group's OptionalUser.
+	cookieOnly := ginusers.Route{
+		Name: "cookie:me", Method: http.MethodGet, Path: "/me", Summary: "Me, by cookie", Tag: "custom",
+		Auth: &ginusers.Auth{Backends: []*ginusers.Backend{a.backends[1]}}, Success: http.StatusOK,
+		Handle: func(c *gin.Context) error { u, _ := m.CurrentUser(c); return ginusers.WriteUser(c, http.StatusOK, u) },
+	}
+	ginusers.Mount(e.Group("/optional", ginusers.OptionalUser(m)), m, cookieOnly)
+	wantDetail(t, a.req("GET", "/optional/me", nil, bearer(tok)...), 401, "Unauthorized")
+	c := a.cookieLogin("king.arthur@camelot.bt", "guinevere")
+	wantStatus(t, a.req("GET", "/optional/me", nil, withCookie(c)...), 200)
 }
 
 // outsideRouter is a router written outside package ginusers, with its
