@@ -152,6 +152,9 @@ func (t *CookieTransport) LogoutResponse() *Response {
 	return &Response{Status: http.StatusNoContent, Header: h}
 }
 
+// Name returns the cookie's name.
+func (t *CookieTransport) Name() string { return t.name }
+
 // Scheme implements [Transport]; cookies announce no scheme.
 func (t *CookieTransport) Scheme() string { return "" }
 

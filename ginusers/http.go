@@ -33,6 +33,9 @@ type Route struct {
 	Tag string
 	// Auth says who may call the route; nil for anyone.
 	Auth *Auth
+	// Backend is the backend a login or logout route belongs to (its
+	// transport shapes the answer); nil for other routes.
+	Backend *Backend
 	// Request describes the body the route reads; nil for none.
 	Request *Body
 	// Success is the status of a successful answer, and Response its body

@@ -33,7 +33,7 @@ import (
 func Routes[F any](r gin.IRouter, m *Manager[F]) []Route {
 	var out []Route
 	for _, b := range m.Backends() {
-		out = append(out, AuthRoutes(r.Group("/auth/"+b.name), m, b)...)
+		out = append(out, AuthRoutes(r.Group("/auth/"+b.Name()), m, b)...)
 	}
 	auth := r.Group("/auth")
 	out = append(out, LogoutAllRoutes(auth, m)...)
@@ -93,8 +93,8 @@ func AuthRoutes[F any](r gin.IRouter, m *Manager[F], b *Backend) []Route {
 	logout := b.Transport().LogoutResponse()
 	return Mount(r, m,
 		Route{
-			Name: "auth:" + b.name + ".login", Method: http.MethodPost, Path: "/login", Tag: "auth",
-			Summary: "Log in with an e-mail address and a password (" + b.name + " backend)",
+			Name: "auth:" + b.Name() + ".login", Method: http.MethodPost, Path: "/login", Tag: "auth", Backend: b,
+			Summary: "Log in with an e-mail address and a password (" + b.Name() + " backend)",
 			Request: &Body{ContentType: contentForm, Shape: ShapeLoginForm},
 			Success: login.Status, Response: shapeOf(login),
 			Errors: []ErrorCase{
@@ -104,7 +104,7 @@ func AuthRoutes[F any](r gin.IRouter, m *Manager[F], b *Backend) []Route {
 			Handle: func(c *gin.Context) error { return m.handleLogin(c, b) },
 		},
 		Route{
-			Name: "auth:" + b.name + ".logout", Method: http.MethodPost, Path: "/logout", Tag: "auth",
+			Name: "auth:" + b.Name() + ".logout", Method: http.MethodPost, Path: "/logout", Tag: "auth", Backend: b,
 			Summary: "Log out the current session",
 			Auth:    &Auth{},
 			Success: logout.Status, Response: shapeOf(logout),

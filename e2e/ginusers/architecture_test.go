@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -130,10 +131,11 @@ func outsideRouter(r gin.IRouter, m *ginusers.Manager[Fields], b *ginusers.Backe
 	type verification struct {
 		Token string `json:"token" binding:"required"`
 	}
+	user := &ginusers.Body{Shape: ginusers.ShapeUser, Type: reflect.TypeFor[Fields]()}
 	return ginusers.Mount(r, m,
 		ginusers.Route{
 			Name: "custom:register", Method: http.MethodPost, Path: "/register", Summary: "Register", Tag: "custom",
-			Request: &ginusers.Body{}, Success: http.StatusCreated,
+			Request: &ginusers.Body{Type: reflect.TypeFor[registration]()}, Success: http.StatusCreated, Response: user,
 			Errors: []ginusers.ErrorCase{
 				{Err: ginusers.ErrUserExists, Status: 400, Code: ginusers.CodeRegisterUserAlreadyExists},
 				{Err: ginusers.ErrInvalidPassword, Status: 400, Code: ginusers.CodeRegisterInvalidPassword},
@@ -153,8 +155,8 @@ func outsideRouter(r gin.IRouter, m *ginusers.Manager[Fields], b *ginusers.Backe
 		ginusers.Route{
 			Name: "custom:login", Method: http.MethodPost, Path: "/login", Summary: "Log in", Tag: "custom",
 			Request: &ginusers.Body{ContentType: "application/x-www-form-urlencoded", Shape: ginusers.ShapeLoginForm},
-			Success: http.StatusOK,
-			Errors:  []ginusers.ErrorCase{{Err: ginusers.ErrInvalidCredentials, Status: 400, Code: ginusers.CodeLoginBadCredentials}},
+			Backend: b, Success: http.StatusOK, Response: &ginusers.Body{Type: reflect.TypeOf(b.Transport().LoginResponse("").Body)},
+			Errors: []ginusers.ErrorCase{{Err: ginusers.ErrInvalidCredentials, Status: 400, Code: ginusers.CodeLoginBadCredentials}},
 			Handle: func(c *gin.Context) error {
 				f := ginusers.RouteForm(c)
 				_, resp, err := m.Login(c.Request.Context(), b, c.Request, strings.Join(f["username"], ""), strings.Join(f["password"], ""))
@@ -167,7 +169,7 @@ func outsideRouter(r gin.IRouter, m *ginusers.Manager[Fields], b *ginusers.Backe
 		},
 		ginusers.Route{
 			Name: "custom:me", Method: http.MethodGet, Path: "/me", Summary: "Me", Tag: "custom",
-			Auth: &ginusers.Auth{}, Success: http.StatusOK,
+			Auth: &ginusers.Auth{}, Success: http.StatusOK, Response: user,
 			Handle: func(c *gin.Context) error {
 				u, _ := m.CurrentUser(c)
 				return ginusers.WriteUser(c, http.StatusOK, u)
@@ -187,7 +189,7 @@ func outsideRouter(r gin.IRouter, m *ginusers.Manager[Fields], b *ginusers.Backe
 		},
 		ginusers.Route{
 			Name: "custom:verify", Method: http.MethodPost, Path: "/verify", Summary: "Verify", Tag: "custom",
-			Request: &ginusers.Body{}, Success: http.StatusOK,
+			Request: &ginusers.Body{Type: reflect.TypeFor[verification]()}, Success: http.StatusOK, Response: user,
 			Errors: []ginusers.ErrorCase{
 				{Err: ginusers.ErrInvalidToken, Status: 400, Code: ginusers.CodeVerifyUserBadToken},
 				{Err: ginusers.ErrAlreadyVerified, Status: 400, Code: ginusers.CodeVerifyUserAlreadyVerified},
@@ -213,7 +215,7 @@ func outsideRouter(r gin.IRouter, m *ginusers.Manager[Fields], b *ginusers.Backe
 func TestRouterOutsideThePackage(t *testing.T) {
 	mb := &mailbox{}
 	a := newApp(t, mailboxOptions(mb)...)
-	outsideRouter(a.engine.Group("/custom"), a.m, a.backends[0])
+	a.document(outsideRouter(a.engine.Group("/custom"), a.m, a.backends[0])...)
 
 	same := func(name string, builtin, custom response) {
 		t.Helper()

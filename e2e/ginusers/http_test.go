@@ -1,6 +1,7 @@
 package ginusers_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -59,6 +61,15 @@ type app struct {
 	// backends are the backends given to the manager; backends[0] is the
 	// bearer JWT backend named "jwt", signed with testSecret.
 	backends []*ginusers.Backend
+	// spec checks every exchange with engine against the OpenAPI document
+	// of what mount mounted; specFor is the engine it was made for (a test
+	// that builds an engine of its own is not checked).
+	spec    *specValidator
+	specFor *gin.Engine
+	routes  []ginusers.Route // the routes mount mounted, documented
+	// plain are the paths of the plain Gin handlers a test added, which
+	// no document describes.
+	plain map[string]bool
 }
 
 // newApp builds the full example layout on a fresh database of the embedded
@@ -97,10 +108,43 @@ func (a *app) mount(m *ginusers.Manager[Fields]) {
 	a.m = m
 	a.engine = gin.New()
 	ginusers.ConfigureEngine(a.engine)
-	ginusers.Routes(a.engine, m)
-	a.engine.GET("/authenticated-route", m.WithUser(func(c *gin.Context, u *User) {
-		c.JSON(http.StatusOK, gin.H{"message": fmt.Sprintf("Hello %s!", u.Email)})
-	}))
+	routes := ginusers.Routes(a.engine, m)
+	// The example's own route, documented with the same helpers.
+	routes = append(routes, ginusers.Mount(a.engine, m, ginusers.Route{
+		Name: "authenticated_route", Method: http.MethodGet, Path: "/authenticated-route", Tag: "example",
+		Summary: "Greet the current user", Auth: &ginusers.Auth{},
+		Success: http.StatusOK, Response: &ginusers.Body{Type: reflect.TypeFor[greeting]()},
+		Handle: func(c *gin.Context) error {
+			u, _ := m.CurrentUser(c)
+			c.JSON(http.StatusOK, greeting{Message: fmt.Sprintf("Hello %s!", u.Email)})
+			return nil
+		},
+	})...)
+	a.routes = routes
+	a.spec, a.specFor = newSpecValidator(a.t, m, routes), a.engine
+}
+
+// document adds routes (mounted on a.engine) to the OpenAPI document the
+// exchanges are checked against.
+func (a *app) document(routes ...ginusers.Route) {
+	a.t.Helper()
+	a.routes = append(a.routes, routes...)
+	a.spec = newSpecValidator(a.t, a.m, a.routes)
+}
+
+// plainGET mounts a plain Gin handler (no ginusers Route) that no document
+// describes; its exchanges are not checked.
+func (a *app) plainGET(path string, handlers ...gin.HandlerFunc) {
+	if a.plain == nil {
+		a.plain = map[string]bool{}
+	}
+	a.plain[path] = true
+	a.engine.GET(path, handlers...)
+}
+
+// greeting is the body of GET /authenticated-route.
+type greeting struct {
+	Message string `json:"message"`
 }
 
 // response is a recorded answer.
@@ -159,9 +203,26 @@ func (a *app) req(method, path string, body any, headers ...string) response {
 	for i := 0; i+1 < len(headers); i += 2 {
 		r.Header.Set(headers[i], headers[i+1])
 	}
+	var reqBody []byte
+	if rd != nil {
+		reqBody, _ = io.ReadAll(rd)
+		r.Body = io.NopCloser(bytes.NewReader(reqBody))
+	}
 	w := httptest.NewRecorder()
 	a.engine.ServeHTTP(w, r)
+	a.checkSpec(r, reqBody, w)
 	return response{Code: w.Code, Header: w.Header(), Body: w.Body.String()}
+}
+
+// checkSpec checks an exchange with a's engine against its OpenAPI document.
+func (a *app) checkSpec(r *http.Request, reqBody []byte, w *httptest.ResponseRecorder) {
+	a.t.Helper()
+	if a.spec == nil || a.specFor != a.engine || a.plain[r.URL.Path] {
+		return
+	}
+	if err := a.spec.check(r, reqBody, w.Code, w.Header(), w.Body.Bytes()); err != nil {
+		a.t.Errorf("the answer is not what the OpenAPI document says: %v", err)
+	}
 }
 
 // bearer returns the header pair for a token.

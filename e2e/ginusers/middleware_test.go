@@ -31,7 +31,7 @@ func TestRequirements(t *testing.T) {
 		"/inactive-ok":    {ginusers.AllowInactive, ginusers.Verified},
 	}
 	for path, reqs := range routes {
-		a.engine.GET(path, ginusers.RequireUser(a.m, reqs...), func(c *gin.Context) {
+		a.plainGET(path, ginusers.RequireUser(a.m, reqs...), func(c *gin.Context) {
 			u, ok := a.m.CurrentUser(c)
 			v, ok2 := a.m.UserFromContext(c.Request.Context())
 			if !ok || !ok2 || u != v {
@@ -69,14 +69,14 @@ func TestOptionalUser(t *testing.T) {
 	a := newApp(t)
 	_, tok := a.user("king.arthur@camelot.bt", true, false, false)
 	_, inactive := a.user("inactive@camelot.bt", false, false, false)
-	a.engine.GET("/maybe", ginusers.OptionalUser(a.m), func(c *gin.Context) {
+	a.plainGET("/maybe", ginusers.OptionalUser(a.m), func(c *gin.Context) {
 		if u, ok := a.m.CurrentUser(c); ok {
 			c.String(200, u.Email)
 			return
 		}
 		c.String(200, "anonymous")
 	})
-	a.engine.GET("/maybe-verified", ginusers.OptionalUser(a.m, ginusers.Verified), func(c *gin.Context) {
+	a.plainGET("/maybe-verified", ginusers.OptionalUser(a.m, ginusers.Verified), func(c *gin.Context) {
 		_, ok := a.m.CurrentUser(c)
 		c.JSON(200, ok)
 	})
