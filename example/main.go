@@ -51,6 +51,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"reflect"
 	"strconv"
 	"strings"
 	"syscall"
@@ -62,6 +63,7 @@ import (
 
 	"github.com/ginusers/kit/ginusers"
 	"github.com/ginusers/kit/ginusers/mail"
+	"github.com/ginusers/kit/ginusers/openapi"
 	"github.com/ginusers/kit/mongostore"
 	"github.com/ginusers/kit/mongostore/embedded"
 	"github.com/ginusers/kit/redisstore"
@@ -190,7 +192,8 @@ func newServer(h http.Handler, lim limits) *http.Server {
 type app struct {
 	engine  *gin.Engine
 	manager *ginusers.Manager[Profile]
-	routes  []ginusers.Route // the ginusers routes mounted
+	routes  []ginusers.Route // the routes mounted, documented
+	doc     openapi.Doc      // their OpenAPI document, served at /openapi.json
 	closers []func()
 }
 
@@ -308,12 +311,35 @@ func newApp(ctx context.Context, getenv func(string) string, logger *slog.Logger
 	}
 	ginusers.ConfigureEngine(e) // FastAPI's 404 and 405 answers
 	a.routes = ginusers.Routes(e, m)
+	// The example's own route, with the same helpers: authenticated and
+	// documented like the built-in ones.
+	a.routes = append(a.routes, ginusers.Mount(e, m, ginusers.Route{
+		Name: "authenticated_route", Method: http.MethodGet, Path: "/authenticated-route", Tag: "example",
+		Summary: "Greet the current user", Auth: &ginusers.Auth{},
+		Success: http.StatusOK, Response: &ginusers.Body{Type: reflect.TypeFor[greeting]()},
+		Handle: func(c *gin.Context) error {
+			u, _ := m.CurrentUser(c)
+			c.JSON(http.StatusOK, greeting{Message: fmt.Sprintf("Hello %s!", u.Email)})
+			return nil
+		},
+	})...)
+	doc, err := openapi.Document(m, openapi.Info{
+		Title: "ginusers example", Version: "1.0",
+		Description: "fastapi-users' full example, served by ginusers.",
+	}, a.routes...)
+	if err != nil {
+		return nil, err
+	}
+	a.doc = doc
+	e.GET("/openapi.json", openapi.Handler(doc))
 	e.GET("/health", health(client, timeout, logger))
-	e.GET("/authenticated-route", m.WithUser(func(c *gin.Context, u *User) {
-		c.JSON(http.StatusOK, gin.H{"message": fmt.Sprintf("Hello %s!", u.Email)})
-	}))
 	a.engine = e
 	return a, nil
+}
+
+// greeting is the body of GET /authenticated-route.
+type greeting struct {
+	Message string `json:"message"`
 }
 
 // newBackends returns the example's backends, tried in this order: bearer
