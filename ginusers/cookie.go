@@ -159,8 +159,21 @@ func (t *CookieTransport) Name() string { return t.name }
 func (t *CookieTransport) Scheme() string { return "" }
 
 // CheckRequest implements [RequestChecker]: it refuses cross-origin
-// requests with unsafe methods.
-func (t *CookieTransport) CheckRequest(r *http.Request) error { return t.csrf.Check(r) }
+// requests with unsafe methods, and cross-origin WebSocket handshakes
+// (a GET that a page of another site may open with the user's cookie:
+// cross-site WebSocket hijacking), by Sec-Fetch-Site or else by Origin
+// against Host, as [http.CrossOriginProtection] does; trusted origins
+// ([WithTrustedOrigins]) pass. Requests without either header (not from a
+// browser) pass.
+func (t *CookieTransport) CheckRequest(r *http.Request) error {
+	if r.Header.Get("Upgrade") != "" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		// Check the handshake as the unsafe request it is.
+		u := r.WithContext(r.Context())
+		u.Method = http.MethodPost
+		return t.csrf.Check(u)
+	}
+	return t.csrf.Check(r)
+}
 
 // RequestChecker is implemented by transports that must vet a request
 // before a token it carries is trusted, such as [CookieTransport]'s

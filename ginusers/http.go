@@ -2,9 +2,11 @@ package ginusers
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"path"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -57,8 +59,11 @@ type Route struct {
 type Auth struct {
 	// Requirements are checked by [Session.Check].
 	Requirements []Requirement
-	// Backends, when not empty, are the only backends that authenticate the
-	// route; a token of another is ignored.
+	// Backends, when not nil, are the only backends that authenticate the
+	// route; a token of another is ignored. A list with none of the
+	// Manager's backends (an empty one included: enabled backends computed
+	// at run time, none enabled) authenticates nothing, and the route
+	// answers 401. Nil means every backend.
 	Backends []*Backend
 }
 
@@ -98,9 +103,16 @@ const (
 	ShapeLoginForm
 )
 
-// json reports whether the body is read as JSON.
+// json reports whether the body is read as JSON: no content type,
+// application/json or application/*+json.
 func (b *Body) json() bool {
-	return b != nil && (b.ContentType == "" || b.ContentType == "application/json")
+	return b != nil && (b.ContentType == "" || isJSONContentType(b.ContentType))
+}
+
+// form reports whether the body is read as a form (urlencoded or
+// multipart: either is read, as FastAPI reads a form).
+func (b *Body) form() bool {
+	return b != nil && (b.ContentType == contentForm || b.ContentType == "multipart/form-data")
 }
 
 // ErrorCase maps a domain error (matched with [errors.Is]) to a route's
@@ -154,7 +166,10 @@ func (m *Manager[F]) httpError(cases []ErrorCase, err error) *HTTPError {
 	}
 	var re *requestError
 	var ee *EmailError
+	var mbe *http.MaxBytesError
 	switch {
+	case errors.As(err, &mbe):
+		return &HTTPError{Status: http.StatusRequestEntityTooLarge, Detail: "Request Entity Too Large", Err: err}
 	case errors.As(err, &re):
 		return &HTTPError{Status: re.status, Detail: re.detail, Err: err}
 	case errors.As(err, &ee):
@@ -191,6 +206,11 @@ func (m *Manager[F]) fail(c *gin.Context, cases []ErrorCase, err error) {
 		m.logger.ErrorContext(ctx, "ginusers: request failed", "method", c.Request.Method, "path", c.FullPath(), "error", err)
 	}
 	m.cfg.errorWriter(c, e)
+	if !c.Writer.Written() {
+		// A writer that wrote nothing (one that only logs) must not leave
+		// the failure answered 200.
+		writeJSONError(c, e)
+	}
 	c.Abort()
 }
 
@@ -208,21 +228,49 @@ func Mount[F any](r gin.IRouter, m *Manager[F], routes ...Route) []Route {
 	}
 	out := make([]Route, 0, len(routes))
 	for _, rt := range routes {
+		for _, ec := range rt.Errors {
+			if ec.Status < 400 || ec.Status > 599 {
+				panic(fmt.Sprintf("ginusers: route %s %s: error case %q answers status %d, not a 4xx or 5xx", rt.Method, rt.Path, ec.Code, ec.Status))
+			}
+		}
 		if rt.Auth != nil {
 			// WithRequireVerified holds for every authenticated route.
-			auth := *rt.Auth
-			auth.Requirements = m.baseRequirements(auth.Requirements...)
+			auth := Auth{Requirements: m.baseRequirements(rt.Auth.Requirements...)}
+			if rt.Auth.Backends != nil {
+				auth.Backends = m.onlyBackends(rt.Auth.Backends)
+			}
 			rt.Auth = &auth
 		}
-		r.Handle(rt.Method, rt.Path, m.handler(rt))
+		// The handler keeps its own copy of the route: the table returned
+		// is for reading (documentation), and editing it changes nothing
+		// that is enforced.
+		r.Handle(rt.Method, rt.Path, m.handler(rt.clone()))
 		full := path.Join(base, rt.Path)
 		if strings.HasSuffix(rt.Path, "/") && !strings.HasSuffix(full, "/") {
 			full += "/"
 		}
 		rt.Path = full
-		out = append(out, rt)
+		out = append(out, rt.clone())
 	}
 	return out
+}
+
+// clone returns a copy of r that shares nothing mutable with it.
+func (r Route) clone() Route {
+	if r.Auth != nil {
+		a := Auth{Requirements: slices.Clone(r.Auth.Requirements), Backends: slices.Clone(r.Auth.Backends)}
+		r.Auth = &a
+	}
+	if r.Request != nil {
+		b := *r.Request
+		r.Request = &b
+	}
+	if r.Response != nil {
+		b := *r.Response
+		r.Response = &b
+	}
+	r.Errors = slices.Clone(r.Errors)
+	return r
 }
 
 // bodyKey keys, in the Gin context, the body read for a route.
@@ -230,9 +278,14 @@ type bodyKey struct{}
 
 func (m *Manager[F]) handler(rt Route) gin.HandlerFunc {
 	readsJSON := rt.Request.json()
-	readsForm := rt.Request != nil && rt.Request.ContentType == contentForm
+	readsForm := rt.Request.form()
+	readsOther := rt.Request != nil && !readsJSON && !readsForm
 	return func(c *gin.Context) {
 		switch {
+		case readsOther:
+			// The handler reads the body itself, within the limit: reading
+			// past it fails with *http.MaxBytesError, answered 413.
+			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, m.cfg.maxBodyBytes)
 		case readsJSON:
 			body, err := readJSON(c, m.cfg.maxBodyBytes)
 			if err != nil {

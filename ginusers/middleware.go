@@ -16,11 +16,14 @@ const RetryAfterUnavailable = 5
 // the routes: in the Gin context, read by [Manager.CurrentUser], and its
 // user in the request's context, read by [Manager.UserFromContext] in code
 // that only sees c.Request.Context(). The keys are unexported types, so no
-// other package can read or forge them.
+// other package can read or forge them, and each holds its Manager: two
+// Managers on one engine (customers and staff) never see each other's
+// sessions, users or failures. A key is one pointer, stored in an
+// interface without an allocation.
 type (
-	sessionKey struct{} // *Session[F]: the session kept for the handlers
-	userKey    struct{} // *User[F], in the request's context
-	authnKey   struct{} // *Session[F] or error: the outcome of authenticating the request
+	sessionKey[F any] struct{ m *Manager[F] } // *Session[F]: the session kept for the handlers
+	userKey[F any]    struct{ m *Manager[F] } // *User[F], in the request's context
+	authnKey[F any]   struct{ m *Manager[F] } // *Session[F] or error: the outcome of authenticating the request
 )
 
 // RequireUser returns middleware that requires an authenticated, active user
@@ -32,28 +35,22 @@ type (
 // every route's: 401 with WWW-Authenticate when a bearer backend is
 // configured, 403, 503 when the database is unreachable.
 func RequireUser[F any](m *Manager[F], reqs ...Requirement) gin.HandlerFunc {
-	return RequireUserFrom(m, nil, reqs...)
+	return m.require(&Auth{Requirements: m.baseRequirements(reqs...)})
 }
 
 // RequireUserFrom is [RequireUser] with only the given backends tried (the
 // values passed to [WithBackends]); tokens for the others are ignored, as
-// if absent (fastapi-users' enabled backends). Empty means every backend.
-// Routes mounted below it keep its choice. A backend that is not one of
-// m's matches nothing.
+// if absent (fastapi-users' enabled backends). Routes mounted below it keep
+// its choice. A backend that is not one of m's matches nothing, and so
+// does an empty list: a list of enabled backends computed at run time that
+// comes out empty refuses every request (401), as fastapi-users does; use
+// [RequireUser] for every backend.
 func RequireUserFrom[F any](m *Manager[F], backends []*Backend, reqs ...Requirement) gin.HandlerFunc {
-	auth := &Auth{Requirements: m.baseRequirements(reqs...), Backends: append([]*Backend(nil), backends...)}
-	if len(backends) > 0 {
-		known := auth.Backends[:0]
-		for _, b := range backends {
-			if m.checkBackend(b) == nil {
-				known = append(known, b)
-			}
-		}
-		if len(known) == 0 {
-			known = []*Backend{{}} // matches nothing
-		}
-		auth.Backends = known
-	}
+	return m.require(&Auth{Requirements: m.baseRequirements(reqs...), Backends: m.onlyBackends(backends)})
+}
+
+// require is the middleware of [RequireUser] and [RequireUserFrom].
+func (m *Manager[F]) require(auth *Auth) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if _, err := m.requireSession(c, auth); err != nil {
 			m.fail(c, nil, err)
@@ -86,6 +83,24 @@ func OptionalUser[F any](m *Manager[F], reqs ...Requirement) gin.HandlerFunc {
 	}
 }
 
+// noBackend is a list of backends that matches none of a Manager's.
+var noBackend = []*Backend{{}}
+
+// onlyBackends returns those of backends that are m's, or [noBackend] when
+// none is.
+func (m *Manager[F]) onlyBackends(backends []*Backend) []*Backend {
+	var known []*Backend
+	for _, b := range backends {
+		if m.checkBackend(b) == nil {
+			known = append(known, b)
+		}
+	}
+	if len(known) == 0 {
+		return noBackend
+	}
+	return known
+}
+
 // baseRequirements adds [Verified] under [WithRequireVerified].
 func (m *Manager[F]) baseRequirements(reqs ...Requirement) []Requirement {
 	out := append([]Requirement(nil), reqs...)
@@ -99,7 +114,7 @@ func (m *Manager[F]) baseRequirements(reqs ...Requirement) []Requirement {
 // the outcome of an earlier authentication of it (by middleware on the
 // group: the request is authenticated once).
 func (m *Manager[F]) session(c *gin.Context, backends []*Backend) (*Session[F], error) {
-	if v, ok := c.Get(authnKey{}); ok {
+	if v, ok := c.Get(authnKey[F]{m}); ok {
 		switch r := v.(type) {
 		case *Session[F]:
 			// A session is reused where its backend is allowed: a route
@@ -116,20 +131,20 @@ func (m *Manager[F]) session(c *gin.Context, backends []*Backend) (*Session[F], 
 	s, err := m.AuthenticateRequest(c.Request, backends...)
 	switch {
 	case err == nil:
-		c.Set(authnKey{}, s) // a pointer: stored without an allocation
+		c.Set(authnKey[F]{m}, s) // a pointer: stored without an allocation
 	case len(backends) == 0 && (errors.Is(err, ErrUnauthenticated) || errors.Is(err, ErrCrossOrigin)):
-		c.Set(authnKey{}, err)
+		c.Set(authnKey[F]{m}, err)
 	}
 	return s, err
 }
 
 // keep stores s for [Manager.CurrentUser] and [Manager.UserFromContext].
 func (m *Manager[F]) keep(c *gin.Context, s *Session[F]) {
-	if v, ok := c.Get(sessionKey{}); ok && v == s {
+	if v, ok := c.Get(sessionKey[F]{m}); ok && v == s {
 		return
 	}
-	c.Set(sessionKey{}, s)
-	c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), userKey{}, s.User))
+	c.Set(sessionKey[F]{m}, s)
+	c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), userKey[F]{m}, s.User))
 }
 
 // requireSession authenticates the request (or reuses its session), checks
@@ -162,7 +177,7 @@ func (m *Manager[F]) CurrentUser(c *gin.Context) (*User[F], bool) {
 // CurrentSession returns the session that [RequireUser], [OptionalUser] or
 // a route established for this request, or (nil, false).
 func (m *Manager[F]) CurrentSession(c *gin.Context) (*Session[F], bool) {
-	v, ok := c.Get(sessionKey{})
+	v, ok := c.Get(sessionKey[F]{m})
 	if !ok {
 		return nil, false
 	}
@@ -174,7 +189,7 @@ func (m *Manager[F]) CurrentSession(c *gin.Context) (*Session[F], bool) {
 // route stored in the request's context, for code that sees only
 // c.Request.Context(), or (nil, false).
 func (m *Manager[F]) UserFromContext(ctx context.Context) (*User[F], bool) {
-	u, ok := ctx.Value(userKey{}).(*User[F])
+	u, ok := ctx.Value(userKey[F]{m}).(*User[F])
 	return u, ok && u != nil
 }
 

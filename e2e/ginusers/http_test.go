@@ -135,11 +135,19 @@ func (a *app) document(routes ...ginusers.Route) {
 // plainGET mounts a plain Gin handler (no ginusers Route) that no document
 // describes; its exchanges are not checked.
 func (a *app) plainGET(path string, handlers ...gin.HandlerFunc) {
+	a.undocumented(path)
+	a.engine.GET(path, handlers...)
+}
+
+// undocumented marks paths a test mounted that no document describes;
+// their exchanges are not checked.
+func (a *app) undocumented(paths ...string) {
 	if a.plain == nil {
 		a.plain = map[string]bool{}
 	}
-	a.plain[path] = true
-	a.engine.GET(path, handlers...)
+	for _, p := range paths {
+		a.plain[p] = true
+	}
 }
 
 // greeting is the body of GET /authenticated-route.

@@ -57,7 +57,9 @@ var reserved = []string{"id", "email", "password", "hashed_password", "is_active
 // return, with full paths). It returns an error for a route that does not
 // document its answers: no name, method, path, summary or tag, no success
 // status, a success status other than 204 without a body, or a name used
-// twice.
+// twice (names become operation ids, with every character other than an
+// ASCII letter or digit replaced by "_": "users:current_user" is
+// users_current_user).
 func Document[F any](m *ginusers.Manager[F], info Info, routes ...ginusers.Route) (Doc, error) {
 	if info.Title == "" {
 		info.Title = "API"
@@ -81,6 +83,9 @@ func Document[F any](m *ginusers.Manager[F], info Info, routes ...ginusers.Route
 		if item == nil {
 			item = Schema{}
 			paths[path] = item
+		}
+		if _, dup := item[strings.ToLower(r.Method)]; dup {
+			return nil, fmt.Errorf("openapi: %s %s is described twice", r.Method, r.Path)
 		}
 		op := b.operation(r)
 		if len(params) > 0 {
@@ -161,8 +166,8 @@ func check(r ginusers.Route, seen map[string]bool) error {
 	switch {
 	case r.Name == "" || r.Method == "" || r.Path == "" || r.Summary == "" || r.Tag == "":
 		return fmt.Errorf("openapi: route %s %s (%q): name, method, path, summary and tag are required", r.Method, r.Path, r.Name)
-	case seen[r.Name]:
-		return fmt.Errorf("openapi: route name %q is used twice", r.Name)
+	case seen[operationID(r.Name)]:
+		return fmt.Errorf("openapi: route name %q is used twice (operation id %s)", r.Name, operationID(r.Name))
 	case r.Success < 200 || r.Success > 299:
 		return fmt.Errorf("openapi: route %q: success status %d is not a 2xx", r.Name, r.Success)
 	case r.Success != http.StatusNoContent && r.Response == nil:
@@ -170,7 +175,12 @@ func check(r ginusers.Route, seen map[string]bool) error {
 	case r.Success == http.StatusNoContent && r.Response != nil:
 		return fmt.Errorf("openapi: route %q: a 204 answer has no body", r.Name)
 	}
-	seen[r.Name] = true
+	for _, ec := range r.Errors {
+		if ec.Status < 400 || ec.Status > 599 {
+			return fmt.Errorf("openapi: route %q: error %q answers status %d, not a 4xx or 5xx", r.Name, ec.Code, ec.Status)
+		}
+	}
+	seen[operationID(r.Name)] = true
 	return nil
 }
 
@@ -388,7 +398,7 @@ func (b *builder) requestContent(body *ginusers.Body) Schema {
 	switch body.ContentType {
 	case "", "application/json":
 		return Schema{"application/json": Schema{"schema": s}}
-	case "application/x-www-form-urlencoded":
+	case "application/x-www-form-urlencoded", "multipart/form-data":
 		return Schema{"application/x-www-form-urlencoded": Schema{"schema": s}, "multipart/form-data": Schema{"schema": s}}
 	}
 	return Schema{body.ContentType: Schema{"schema": s}}

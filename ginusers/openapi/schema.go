@@ -82,8 +82,8 @@ func jsonFields(t reflect.Type) []jsonField {
 		if !f.IsExported() || f.Anonymous && f.Type.Kind() == reflect.Struct {
 			continue
 		}
-		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name == "-" && opts == "" {
+		name, opts, comma := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" && !comma { // `json:"-,"` is a field named "-"
 			continue
 		}
 		if name == "" {
