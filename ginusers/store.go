@@ -56,6 +56,22 @@ type Store[F any] interface {
 	// Delete removes the user with the given id. It returns an error wrapping
 	// [ErrUserNotFound] when there is none.
 	Delete(ctx context.Context, id string) error
+
+	// List returns the page of users that q selects, in q's order (ties
+	// cannot happen: both orders are by a unique key). q comes normalised
+	// by the [Manager]: q.Email is a [SearchKey] (to find as a substring of
+	// the stored [EmailKey], as text), 1 <= q.Limit <= [MaxListLimit]. The
+	// page starts after the cursor q.After, which the store issued as
+	// [UserPage].Next; a cursor it cannot parse, or one issued for another
+	// order, gives an error wrapping [ErrBadCursor]. Next is empty on the
+	// last page. A page is read from the cursor on through an index on the
+	// sort key, never by skipping rows. Users created or deleted between
+	// two pages are seen or not, but no user that stays is seen twice or
+	// missed.
+	List(ctx context.Context, q UserQuery) (UserPage[F], error)
+
+	// Count returns the number of users that q's filters select.
+	Count(ctx context.Context, q UserQuery) (int64, error)
 }
 
 // UserChange is a change to some fields of a stored user, written by

@@ -3,11 +3,14 @@ package storetest
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
 	"reflect"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -333,4 +336,89 @@ func copyValue(dst, src reflect.Value, seen map[copyKey]reflect.Value) {
 	default:
 		dst.Set(src)
 	}
+}
+
+// List implements [ginusers.Store]: it orders the matching users in memory
+// by the sort key and returns those after the cursor. The cursor is the
+// last key of the page, with the order it was issued for.
+func (s *MemStore[F]) List(ctx context.Context, q ginusers.UserQuery) (ginusers.UserPage[F], error) {
+	if err := ctx.Err(); err != nil {
+		return ginusers.UserPage[F]{}, err
+	}
+	order := memOrder(q)
+	var after string
+	if q.After != "" {
+		b, err := base64.RawURLEncoding.DecodeString(q.After)
+		prefix, key, ok := strings.Cut(string(b), ":")
+		if err != nil || !ok || prefix != order {
+			return ginusers.UserPage[F]{}, fmt.Errorf("memstore: cursor %q: %w", q.After, ginusers.ErrBadCursor)
+		}
+		after = key
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	type entry struct {
+		key string
+		u   *ginusers.User[F]
+	}
+	var matched []entry
+	for _, u := range s.users {
+		if !memMatches(u, q) {
+			continue
+		}
+		key := ginusers.EmailKey(u.Email)
+		if q.Sort == ginusers.SortByID {
+			key = u.ID
+		}
+		if q.After != "" && (!q.Descending && key <= after || q.Descending && key >= after) {
+			continue
+		}
+		matched = append(matched, entry{key, u})
+	}
+	slices.SortFunc(matched, func(a, b entry) int {
+		if q.Descending {
+			return strings.Compare(b.key, a.key)
+		}
+		return strings.Compare(a.key, b.key)
+	})
+	var page ginusers.UserPage[F]
+	for i, e := range matched {
+		if i == q.Limit {
+			page.Next = base64.RawURLEncoding.EncodeToString([]byte(order + ":" + matched[i-1].key))
+			break
+		}
+		page.Users = append(page.Users, cloneUser(e.u))
+	}
+	return page, nil
+}
+
+// Count implements [ginusers.Store].
+func (s *MemStore[F]) Count(ctx context.Context, q ginusers.UserQuery) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var n int64
+	for _, u := range s.users {
+		if memMatches(u, q) {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// memOrder names the order of q in its cursors.
+func memOrder(q ginusers.UserQuery) string {
+	if q.Descending {
+		return q.Sort.String() + "-desc"
+	}
+	return q.Sort.String()
+}
+
+func memMatches[F any](u *ginusers.User[F], q ginusers.UserQuery) bool {
+	return (q.Email == "" || strings.Contains(ginusers.EmailKey(u.Email), q.Email)) &&
+		(q.Active == nil || *q.Active == u.Active) &&
+		(q.Verified == nil || *q.Verified == u.Verified) &&
+		(q.Superuser == nil || *q.Superuser == u.Superuser)
 }
