@@ -8,7 +8,8 @@
 //	if err := swaggerui.Mount(r, "/docs", "/openapi.json"); err != nil { ... }
 //
 // The page at /docs lists every operation of the document. Its Authorize
-// button logs in with the OAuth2 password flow that [openapi.Document]
+// button logs in with the OAuth2 password flow that
+// [github.com/ginusers/kit/ginusers/openapi.Document]
 // describes for a bearer backend (username: the e-mail address), and "Try
 // it out" then sends requests with the token. The token lives in the page
 // only: it is not written to localStorage, so it is gone when the tab is
