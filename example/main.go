@@ -5,6 +5,14 @@
 // 503 {"status": "unavailable", "database": "down"} when the database does
 // not answer a ping within MONGODB_TIMEOUT.
 //
+// Routes besides the API's (listed in README.md):
+//
+//	GET /openapi.json   the OpenAPI 3.1 document of every route above
+//	GET /docs           Swagger UI for it: Authorize logs in with the
+//	                    password flow (e-mail and password), then "Try it
+//	                    out" calls the API; its files are under /docs/
+//	GET /health         the database's state (no token needed)
+//
 // Environment:
 //
 //	ADDR            listen address (default 127.0.0.1:8000)
@@ -39,6 +47,8 @@
 //	     -d '{"email": "king.arthur@camelot.bt", "password": "guinevere", "first_name": "Arthur"}'
 //	curl -s -X POST localhost:8000/auth/jwt/login -d 'username=king.arthur@camelot.bt&password=guinevere'
 //	curl -s localhost:8000/users/me -H "Authorization: Bearer $TOKEN"
+//
+// or open http://127.0.0.1:8000/docs in a browser.
 package main
 
 import (
@@ -64,6 +74,7 @@ import (
 	"github.com/ginusers/kit/ginusers"
 	"github.com/ginusers/kit/ginusers/mail"
 	"github.com/ginusers/kit/ginusers/openapi"
+	"github.com/ginusers/kit/ginusers/openapi/swaggerui"
 	"github.com/ginusers/kit/mongostore"
 	"github.com/ginusers/kit/mongostore/embedded"
 	"github.com/ginusers/kit/redisstore"
@@ -332,6 +343,11 @@ func newApp(ctx context.Context, getenv func(string) string, logger *slog.Logger
 	}
 	a.doc = doc
 	e.GET("/openapi.json", openapi.Handler(doc))
+	// Swagger UI for that document: log in with Authorize (the password
+	// flow of the bearer backend) and try every route from the browser.
+	if err := swaggerui.Mount(e, "/docs", "/openapi.json"); err != nil {
+		return nil, err
+	}
 	e.GET("/health", health(client, timeout, logger))
 	a.engine = e
 	return a, nil

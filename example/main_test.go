@@ -30,6 +30,8 @@ import (
 
 // startExample runs the example as `go run ./example` would, on an
 // embedded FerretDB in dir, and returns its base URL and a stop function.
+// It loads the OpenAPI document the example serves: the exchanges of
+// [apiClient] with it are checked against that document.
 func startExample(t *testing.T, env map[string]string) (string, func()) {
 	t.Helper()
 	return startExampleWith(t, env, slog.New(slog.DiscardHandler), defaultLimits())
@@ -45,8 +47,10 @@ func startExampleWith(t *testing.T, env map[string]string, logger *slog.Logger, 
 	go func() { done <- run(ctx, getenv, logger, lim, ready) }()
 	select {
 	case addr := <-ready:
+		base := "http://" + addr
+		forget := useSpec(t, base)
 		stopped := false
-		return "http://" + addr, func() {
+		return base, func() {
 			if stopped {
 				return
 			}
@@ -55,6 +59,7 @@ func startExampleWith(t *testing.T, env map[string]string, logger *slog.Logger, 
 			if err := <-done; err != nil {
 				t.Errorf("run() after shutdown = %v, want nil", err)
 			}
+			forget()
 		}
 	case err := <-done:
 		cancel()
@@ -84,7 +89,7 @@ func call(t *testing.T, method, u, contentType, body, token string) result {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := apiClient(t).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,7 +268,7 @@ func TestExampleSendsMail(t *testing.T) {
 	req, _ := http.NewRequestWithContext(t.Context(), "POST", base+"/auth/forgot-password", strings.NewReader(`{"email": "king.arthur@camelot.bt"}`))
 	req.Host = "evil.example"
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := apiClient(t).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,10 +298,9 @@ func TestExampleMailFailureKeeps202(t *testing.T) {
 	if _, err := a.manager.Register(t.Context(), ginusers.UserCreate[Profile]{Email: "king.arthur@camelot.bt", Password: "guinevere"}); err != nil {
 		t.Fatal(err)
 	}
-	w := httptest.NewRecorder()
 	r := httptest.NewRequest("POST", "/auth/forgot-password", strings.NewReader(`{"email": "king.arthur@camelot.bt"}`))
 	r.Header.Set("Content-Type", "application/json")
-	a.engine.ServeHTTP(w, r)
+	w := serveChecked(t, a.engine, r)
 	waitCtx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	if err := a.manager.WaitDeliveries(waitCtx); err != nil {
@@ -351,7 +355,7 @@ func TestExampleBackends(t *testing.T) {
 	// Cookie + database tokens.
 	req, _ := http.NewRequestWithContext(t.Context(), "POST", base+"/auth/cookie/login", strings.NewReader(form))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := apiClient(t).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -363,7 +367,7 @@ func TestExampleBackends(t *testing.T) {
 	withCookie := func(method, path string) int {
 		req, _ := http.NewRequestWithContext(t.Context(), method, base+path, nil)
 		req.AddCookie(cookies[0])
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := apiClient(t).Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -678,7 +682,7 @@ func TestExampleCutsOffSlowClients(t *testing.T) {
 		} {
 			req, _ := http.NewRequestWithContext(t.Context(), "GET", base+"/users/me", nil)
 			req.Header.Set("X-Padding", strings.Repeat("a", tt.size))
-			resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+			resp, err := (&http.Client{Timeout: 10 * time.Second, Transport: specTransport(t, http.DefaultTransport)}).Do(req)
 			if err != nil {
 				t.Fatalf("%s: %v", tt.name, err)
 			}

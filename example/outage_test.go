@@ -129,8 +129,10 @@ func startExampleLogged(t *testing.T, env map[string]string, logs io.Writer) (st
 	}()
 	select {
 	case addr := <-ready:
+		base := "http://" + addr
+		forget := useSpec(t, base)
 		var once sync.Once
-		return "http://" + addr, func() {
+		return base, func() {
 			once.Do(func() {
 				cancel()
 				select {
@@ -141,6 +143,7 @@ func startExampleLogged(t *testing.T, env map[string]string, logs io.Writer) (st
 				case <-time.After(30 * time.Second):
 					t.Errorf("run() did not return within 30 s of shutdown")
 				}
+				forget()
 			})
 		}
 	case err := <-done:
@@ -241,7 +244,7 @@ func TestOutageFailsFastAndRecovers(t *testing.T) {
 		"ADMIN_EMAIL": "admin@camelot.bt", "ADMIN_PASSWORD": "holy-grail-1",
 	}, &logs)
 	defer stop()
-	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 32}}
+	hc := &http.Client{Timeout: 10 * time.Second, Transport: specTransport(t, &http.Transport{MaxIdleConnsPerHost: 32})}
 	defer hc.CloseIdleConnections()
 
 	if a := do(hc, "GET", base+"/health", "", "", ""); a.code != 200 || a.body != `{"status":"ok","database":"up"}` {

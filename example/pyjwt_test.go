@@ -52,7 +52,9 @@ func TestExampleWorksWithPyJWT(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, debianPython, "-I", "testdata/fastapi_users_client.py", base, "king.arthur@camelot.bt", "guinevere")
+	// The script talks to the example through a proxy that checks its
+	// exchanges against the document.
+	cmd := exec.CommandContext(ctx, debianPython, "-I", "testdata/fastapi_users_client.py", checkingProxy(t, base), "king.arthur@camelot.bt", "guinevere")
 	cmd.Env = append(os.Environ(), "GINUSERS_SECRET="+secret)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

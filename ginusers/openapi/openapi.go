@@ -17,7 +17,8 @@
 // The user schemas are derived from the application's field type F: its
 // fields with their JSON names, types and nullability, and the constraints
 // of their binding tags (max=100 → maxLength 100, oneof, email, ...).
-// Package swaggerui serves interactive documentation of the document.
+// Package [github.com/ginusers/kit/ginusers/openapi/swaggerui] serves the
+// document as interactive documentation (Swagger UI, embedded).
 //
 // The package is separate from ginusers, so that applications without an
 // OpenAPI document do not build it.
