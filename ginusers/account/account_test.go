@@ -2,6 +2,8 @@ package account_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -437,5 +439,60 @@ func TestEmbeddedTemplatesUseEveryMessage(t *testing.T) {
 		if !strings.Contains(seen.String(), marked[k]) {
 			t.Errorf("no page showed the message %q", k)
 		}
+	}
+}
+
+// failingStore fails every lookup by address with err.
+type failingStore struct {
+	*storetest.MemStore[ginusers.NoFields]
+	err error
+}
+
+func (s *failingStore) GetByEmail(context.Context, string) (*ginusers.User[ginusers.NoFields], error) {
+	return nil, s.err
+}
+
+func TestFailurePages(t *testing.T) {
+	for _, tt := range []struct {
+		name       string
+		err        error
+		code       int
+		want       string
+		retryAfter string
+		logged     string
+	}{
+		{"an unreachable database", fmt.Errorf("%w: no server", ginusers.ErrUnavailable), 503, "Service unavailable", "5", "level=WARN"},
+		{"another failure", errors.New("disk on fire"), 500, "Something went wrong", "", "disk on fire"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs strings.Builder
+			ct, _ := ginusers.NewCookieTransport()
+			dbS, _ := ginusers.NewDatabaseStrategy(storetest.NewMemTokenStore())
+			m, err := ginusers.New[ginusers.NoFields](&failingStore{storetest.NewMemStore[ginusers.NoFields](), tt.err},
+				ginusers.WithSecret(secret), ginusers.WithLogger(slog.New(slog.DiscardHandler)),
+				ginusers.WithBackends(ginusers.NewBackend("cookie", ct, dbS)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := gin.New()
+			if err := account.Mount(e, m, account.WithSecret(secret), account.WithLogger(slog.New(slog.NewTextHandler(&logs, nil)))); err != nil {
+				t.Fatal(err)
+			}
+			b := newBrowser(t, e)
+			for _, f := range []struct{ page, field string }{
+				{"/forgot-password", "email"}, {"/verify", "email"}, {"/register", "email"}, {"/sign-in", "email"},
+			} {
+				p := b.submit(f.page, f.page, url.Values{"email": {"king.arthur@camelot.bt"}, "password": {"guinevere"}})
+				if p.code != tt.code || !strings.Contains(p.body, tt.want) || p.header.Get("Retry-After") != tt.retryAfter {
+					t.Errorf("POST %s = %d Retry-After %q, want %d %q\n%s", f.page, p.code, p.header.Get("Retry-After"), tt.code, tt.retryAfter, p.body)
+				}
+				if strings.Contains(p.body, tt.err.Error()) {
+					t.Errorf("POST %s shows the error to the client:\n%s", f.page, p.body)
+				}
+			}
+			if !strings.Contains(logs.String(), tt.logged) {
+				t.Errorf("logs = %s, want %q", logs.String(), tt.logged)
+			}
+		})
 	}
 }
