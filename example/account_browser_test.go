@@ -101,6 +101,25 @@ func checkPageAccessible(t *testing.T, ctx context.Context, name string) {
 	if len(unlabelled) > 0 {
 		t.Errorf("%s: controls without a label: %v", name, unlabelled)
 	}
+	// WCAG's contrast ratio of every text against its background (the
+	// first opaque one up the tree): at least 4.5:1.
+	low := read(t, ctx, name+": contrast", chromedp.Evaluate[[]string](`(() => {
+		const rgb = s => s.match(/[\d.]+/g).map(Number);
+		const lum = ([r, g, b]) => [r, g, b].map(v => (v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4)
+			.reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i], 0);
+		const bg = e => { for (; e; e = e.parentElement) { const c = rgb(getComputedStyle(e).backgroundColor); if (c.length < 4 || c[3] > 0) return c; } return [255, 255, 255]; };
+		const out = [];
+		for (const e of document.body.querySelectorAll('*')) {
+			if (![...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim())) continue;
+			const a = lum(rgb(getComputedStyle(e).color)), b = lum(bg(e));
+			const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+			if (ratio < 4.5) out.push(e.tagName + ' ' + e.textContent.trim().slice(0, 30) + ': ' + ratio.toFixed(2));
+		}
+		return out;
+	})()`))
+	if len(low) > 0 {
+		t.Errorf("%s: texts with a contrast under 4.5:1: %v", name, low)
+	}
 	act(t, ctx, name+": 320 px", chromedp.EmulateViewport(320, 640))
 	scroll := read(t, ctx, name+": scroll width", chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
 	inner := read(t, ctx, name+": viewport width", chromedp.Evaluate[int](`window.innerWidth`))
