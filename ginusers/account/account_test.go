@@ -496,3 +496,24 @@ func TestFailurePages(t *testing.T) {
 		})
 	}
 }
+
+func TestMountOnAGroupLinksUnderIt(t *testing.T) {
+	a := newTestApp(t)
+	e := gin.New()
+	if err := account.Mount(e.Group("/account"), a.m, account.WithSecret(secret), account.WithPath(account.SignIn, "/login")); err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, e)
+	p := b.get("/account/login")
+	for _, want := range []string{`href="/account/account.css"`, `action="/account/login"`, `href="/account/forgot-password"`, `href="/account/register"`} {
+		if !strings.Contains(p.body, want) {
+			t.Fatalf("GET /account/login lacks %s:\n%s", want, p.body)
+		}
+	}
+	if p := b.submit("/account/forgot-password", "/account/forgot-password", url.Values{"email": {"a@b.example"}}); p.code != 303 || p.header.Get("Location") != "/account/forgot-password?done=sent" {
+		t.Fatalf("POST /account/forgot-password = %d %v", p.code, p.header)
+	}
+	if p := b.get("/sign-in"); p.code != 404 {
+		t.Fatalf("GET /sign-in = %d, want 404: the pages are under the group", p.code)
+	}
+}

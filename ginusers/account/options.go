@@ -135,7 +135,8 @@ func WithMessages(msgs map[string]string) Option {
 // such as "https://www.example.com") post to the pages, which otherwise
 // refuse a cross-origin post ([http.CrossOriginProtection]). The form
 // token is still required. The default is none; an origin that does not
-// parse makes [Mount] fail.
+// parse makes [Mount] fail. Signing in from such an origin also needs the
+// backend's transport to trust it ([ginusers.WithTrustedOrigins]).
 func WithTrustedOrigins(origins ...string) Option {
 	return func(c *config) { c.trusted = append(c.trusted, origins...) }
 }
