@@ -88,11 +88,11 @@ func Mount[F any](r gin.IRouter, m *ginusers.Manager[F], opts ...Option) error {
 	r.GET(rel[Register], p.sentOrForm(Register))
 	r.POST(rel[Register], p.post(Register, p.register))
 	r.GET(rel[ForgotPassword], p.sentOrForm(ForgotPassword))
-	r.POST(rel[ForgotPassword], p.post(ForgotPassword, p.forgotPassword))
+	r.POST(rel[ForgotPassword], p.post(ForgotPassword, p.requestLink(ForgotPassword, p.paths.ForgotPassword, m.RequestPasswordReset)))
 	r.GET(rel[ResetPassword], p.resetPage)
 	r.POST(rel[ResetPassword], p.post(ResetPassword, p.resetPassword))
 	r.GET(rel[Verify], p.verifyPage)
-	r.POST(rel[Verify], p.post(Verify, p.requestVerification))
+	r.POST(rel[Verify], p.post(Verify, p.requestLink(Verify, p.paths.Verify, m.RequestVerification)))
 	r.GET(rel[Stylesheet], p.stylesheet)
 	return nil
 }
@@ -466,36 +466,24 @@ func (p *pages[F]) normalizedEmail(form url.Values, d *Data) (string, bool) {
 	return email, true
 }
 
-// forgotPassword has a reset e-mail sent, if the address has an active
-// account; the answer is the same either way.
-func (p *pages[F]) forgotPassword(c *gin.Context, form url.Values) {
-	d := p.data(c, ForgotPassword)
-	email, ok := p.normalizedEmail(form, d)
-	if !ok {
-		p.show(c, http.StatusUnprocessableEntity, ForgotPassword, d)
-		return
+// requestLink returns the handler of a form that asks for a link by
+// e-mail (forgot-password, the verification request): request has the
+// e-mail sent if the address has an account that may have one, and the
+// answer is the same either way: 303 to path?done=sent.
+func (p *pages[F]) requestLink(pg Page, path string, request func(ctx context.Context, email string) error) func(c *gin.Context, form url.Values) {
+	return func(c *gin.Context, form url.Values) {
+		d := p.data(c, pg)
+		email, ok := p.normalizedEmail(form, d)
+		if !ok {
+			p.show(c, http.StatusUnprocessableEntity, pg, d)
+			return
+		}
+		if err := request(c.Request.Context(), email); err != nil {
+			p.failure(c, pg, err)
+			return
+		}
+		p.redirect(c, path+"?done=sent")
 	}
-	if err := p.m.RequestPasswordReset(c.Request.Context(), email); err != nil {
-		p.failure(c, ForgotPassword, err)
-		return
-	}
-	p.redirect(c, p.paths.ForgotPassword+"?done=sent")
-}
-
-// requestVerification has a verification e-mail sent, if the address has
-// an active, unverified account; the answer is the same either way.
-func (p *pages[F]) requestVerification(c *gin.Context, form url.Values) {
-	d := p.data(c, Verify)
-	email, ok := p.normalizedEmail(form, d)
-	if !ok {
-		p.show(c, http.StatusUnprocessableEntity, Verify, d)
-		return
-	}
-	if err := p.m.RequestVerification(c.Request.Context(), email); err != nil {
-		p.failure(c, Verify, err)
-		return
-	}
-	p.redirect(c, p.paths.Verify+"?done=sent")
 }
 
 // resetPage shows the form of the reset link. The token is not checked,
