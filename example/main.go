@@ -1,7 +1,9 @@
 // Command example serves fastapi-users' "full example" with ginusers: the
 // auth, register and users routes, plus GET /authenticated-route, on MongoDB
 // or, when MONGODB_URI is unset, on an embedded FerretDB whose files live in
-// DATA_DIR. GET /health answers 200 {"status": "ok", "database": "up"}, or
+// DATA_DIR. The account pages (package account: /sign-in, /sign-out,
+// /register, /forgot-password, /reset-password, /verify) answer the links
+// of the verification and reset e-mails, in a browser, without JavaScript. GET /health answers 200 {"status": "ok", "database": "up"}, or
 // 503 {"status": "unavailable", "database": "down"} when the database does
 // not answer a ping within MONGODB_TIMEOUT.
 //
@@ -22,7 +24,8 @@
 //	                before it fails with 503 and Retry-After, as a Go
 //	                duration (default 2s); see GET /health
 //	DATA_DIR        embedded database files (default ./data)
-//	SECRET          token signing secret, at least 32 bytes
+//	SECRET          token signing secret, at least 32 bytes (also the
+//	                key of the account pages' form tokens)
 //	                (unset: random per start, tokens die on restart)
 //	ADMIN_EMAIL     with ADMIN_PASSWORD: when no account has this address,
 //	ADMIN_PASSWORD  create it at start as an active, verified superuser;
@@ -35,8 +38,9 @@
 //	SMTP_FROM       sender address (default noreply@SMTP_HOST)
 //	SMTP_USERNAME   with SMTP_PASSWORD: authenticate (needs TLS unless
 //	SMTP_PASSWORD   the server is on localhost)
-//	COOKIE_INSECURE set to 1 to drop Secure from the auth cookie, for
-//	                plain-HTTP development in browsers that require it
+//	COOKIE_INSECURE set to 1 to drop Secure from the auth cookie and the
+//	                account pages' form cookie, for plain-HTTP development
+//	                in browsers that require it
 //	REDIS_URL       also serve a bearer backend with Redis tokens at
 //	                /auth/redis (redis://host:port/db)
 //
@@ -48,7 +52,8 @@
 //	curl -s -X POST localhost:8000/auth/jwt/login -d 'username=king.arthur@camelot.bt&password=guinevere'
 //	curl -s localhost:8000/users/me -H "Authorization: Bearer $TOKEN"
 //
-// or open http://127.0.0.1:8000/docs in a browser.
+// or open http://127.0.0.1:8000/docs (the API) or http://127.0.0.1:8000/register (the
+// account pages) in a browser.
 package main
 
 import (
@@ -349,6 +354,9 @@ func newApp(ctx context.Context, getenv func(string) string, logger *slog.Logger
 		return nil, err
 	}
 	e.GET("/health", health(client, timeout, logger))
+	if err := mountAccount(e, m, secret, getenv); err != nil {
+		return nil, err
+	}
 	a.engine = e
 	return a, nil
 }
