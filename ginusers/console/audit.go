@@ -9,12 +9,12 @@ import (
 )
 
 // auditLog writes one line of the audit trail: message "console audit",
-// with action, outcome ("ok", "refused" or "failed"), the administrator
+// with action, outcome ("ok", "unchanged", "refused" or "failed"), the administrator
 // (actor_id, actor_email; none before sign-in), the user acted on
 // (target_id, target_email; none for sign-in and sign-out), the client's
 // address, and extra key-value pairs (a reason). Values are identifiers,
 // addresses and fixed words: never a password, a token, a hash or a form.
-// "ok" is logged at level INFO, anything else at WARN.
+// "ok" and "unchanged" are logged at level INFO, anything else at WARN.
 func (c *console[F]) auditLog(g *gin.Context, actor *ginusers.User[F], action string, target *ginusers.User[F], outcome string, extra ...any) {
 	attrs := make([]any, 0, 12+len(extra))
 	attrs = append(attrs, "action", action, "outcome", outcome)
@@ -27,7 +27,7 @@ func (c *console[F]) auditLog(g *gin.Context, actor *ginusers.User[F], action st
 	attrs = append(attrs, "client_ip", g.ClientIP())
 	attrs = append(attrs, extra...)
 	level := slog.LevelInfo
-	if outcome != "ok" {
+	if outcome != "ok" && outcome != "unchanged" {
 		level = slog.LevelWarn
 	}
 	c.cfg.audit.Log(g.Request.Context(), level, "console audit", attrs...)
