@@ -282,6 +282,10 @@ func (s *formSpec) parse(form url.Values, dst reflect.Value, all bool, msg func(
 			continue
 		}
 		in := inputName(f.json)
+		if f.kind != kindCheckbox && !form.Has(in) {
+			// Not in the form (a hand-made request): left as it is.
+			continue
+		}
 		if !all && !changed(form, in, f.kind) {
 			continue
 		}
