@@ -395,3 +395,19 @@ func wantSignIn(t *testing.T, what string, p *page) {
 		t.Fatalf("%s = %d to %q, want 303 to the sign-in page\n%s", what, p.status, p.location(), p.body)
 	}
 }
+
+// waitGroup waits for wg, at most d, and fails the test naming what it
+// waited for when wg is not done by then.
+func waitGroup(t *testing.T, wg *sync.WaitGroup, d time.Duration, what string) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(d):
+		t.Fatalf("%s: still running after %v", what, d)
+	}
+}
