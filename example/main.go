@@ -1,5 +1,6 @@
 // Command example serves fastapi-users' "full example" with ginusers: the
-// auth, register and users routes, plus GET /authenticated-route, on MongoDB
+// auth, register and users routes, plus GET /authenticated-route, and the
+// superuser console at /admin (sign in as ADMIN_EMAIL), on MongoDB
 // or, when MONGODB_URI is unset, on an embedded FerretDB whose files live in
 // DATA_DIR. GET /health answers 200 {"status": "ok", "database": "up"}, or
 // 503 {"status": "unavailable", "database": "down"} when the database does
@@ -27,7 +28,8 @@
 //	SMTP_FROM       sender address (default noreply@SMTP_HOST)
 //	SMTP_USERNAME   with SMTP_PASSWORD: authenticate (needs TLS unless
 //	SMTP_PASSWORD   the server is on localhost)
-//	COOKIE_INSECURE set to 1 to drop Secure from the auth cookie, for
+//	COOKIE_INSECURE set to 1 to drop Secure from the auth cookie (and
+//	                Secure and the __Host- prefix from the console's), for
 //	                plain-HTTP development in browsers that require it
 //	REDIS_URL       also serve a bearer backend with Redis tokens at
 //	                /auth/redis (redis://host:port/db)
@@ -333,6 +335,9 @@ func newApp(ctx context.Context, getenv func(string) string, logger *slog.Logger
 	a.doc = doc
 	e.GET("/openapi.json", openapi.Handler(doc))
 	e.GET("/health", health(client, timeout, logger))
+	if err := mountConsole(ctx, a, e, m, client.Database(dbName), getenv, logger); err != nil {
+		return nil, fmt.Errorf("console: %w", err)
+	}
 	a.engine = e
 	return a, nil
 }

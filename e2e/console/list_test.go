@@ -57,7 +57,7 @@ func TestListSearchFiltersOrderAndCursorPages(t *testing.T) {
 	if got := emails(p.body); len(got) != 12 || got[0] != "a.b*c@camelot.bt" || got[11] != "knight8@camelot.bt" {
 		t.Errorf("the first page = %q, want the 12 users by e-mail", got)
 	}
-	if !strings.Contains(p.body, "12 users, 9 active, 1 active administrators.") {
+	if !strings.Contains(p.body, "Users: 12. Active: 9. Active administrators: 1.") {
 		t.Errorf("the counts are missing:\n%s", p.body)
 	}
 
@@ -82,7 +82,7 @@ func TestListSearchFiltersOrderAndCursorPages(t *testing.T) {
 			if got := emails(p.body); !slices.Equal(got, tt.want) {
 				t.Errorf("rows = %q, want %q", got, tt.want)
 			}
-			if want := fmt.Sprintf("%d users match.", tt.matching); !strings.Contains(p.body, want) {
+			if want := fmt.Sprintf("Matching the search: %d.", tt.matching); !strings.Contains(p.body, want) {
 				t.Errorf("the page does not say %q", want)
 			}
 		})

@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -423,7 +424,7 @@ func TestDatabaseDownIsAnswered503(t *testing.T) {
 		t.Fatal(err)
 	}
 	engine := gin.New()
-	if err := console.Mount(engine.Group("/admin"), m, console.WithSessionStore(mongostore.NewTokenStore(db.Collection("s")))); err != nil {
+	if err := console.Mount(engine.Group("/admin"), m, console.WithSessionStore(mongostore.NewTokenStore(db.Collection("s"))), console.WithLogger(slog.New(slog.DiscardHandler))); err != nil {
 		t.Fatal(err)
 	}
 	e := &env{t: t}

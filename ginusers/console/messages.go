@@ -39,8 +39,8 @@ var defaultMessages = map[string]string{
 	"signin.expired":  "The sign-in form expired. Please sign in again.",
 
 	"users.title":         "Users",
-	"users.counts":        "%d users, %d active, %d active administrators.",
-	"users.matching":      "%d users match.",
+	"users.counts":        "Users: %d. Active: %d. Active administrators: %d.",
+	"users.matching":      "Matching the search: %d.",
 	"users.search":        "Search and filter",
 	"users.q":             "E-mail contains",
 	"users.active":        "Active",
