@@ -114,11 +114,16 @@ func (c *console[F]) act(ctx context.Context, req *request[F], action string, ta
 // administrators removing each other concurrently cannot both succeed: the
 // one whose count sees nobody undoes its change.
 func (c *console[F]) guarded(ctx context.Context, target *ginusers.User[F], upd ginusers.UserUpdate[F]) error {
-	wasAdmin := target.Active && target.Superuser
 	if _, err := c.m.Update(ctx, target, upd); err != nil {
 		return err
 	}
-	if !wasAdmin || target.Active && target.Superuser {
+	// target is now the user as written: the write removed an active
+	// superuser if it deactivated a superuser or demoted an active user
+	// (decided on the written record, not on the earlier read, so that a
+	// promotion or activation in between is not missed).
+	deactivated := upd.Active != nil && !*upd.Active && target.Superuser
+	demoted := upd.Superuser != nil && !*upd.Superuser && target.Active
+	if !deactivated && !demoted {
 		return nil
 	}
 	yes := true
