@@ -441,3 +441,17 @@ func TestDatabaseDownIsAnswered503(t *testing.T) {
 	b.c.Jar.SetCookies(u, []*http.Cookie{{Name: sessionCookie, Value: strings.Repeat("A", 43) + "." + strings.Repeat("A", 43), Path: "/", Secure: true}})
 	wantStatus(t, "GET /users with the database down", b.get("/users"), http.StatusServiceUnavailable)
 }
+
+func TestAFormTooLargeIsRefused(t *testing.T) {
+	e := newEnv(t)
+	e.user(adminEmail, adminPassword, true)
+	u := e.user("arthur@camelot.bt", "excalibur", false)
+	b := e.browser()
+	b.signIn(adminEmail, adminPassword)
+	b.get("/users/" + u.ID)
+	p := b.post("/users/"+u.ID, url.Values{"f.first_name": {strings.Repeat("x", 300<<10)}})
+	wantStatus(t, "POST a 300 KiB form", p, http.StatusRequestEntityTooLarge)
+	if e.get(u.ID).Fields.FirstName != nil {
+		t.Error("a form too large was written")
+	}
+}
