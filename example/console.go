@@ -36,25 +36,10 @@ func mountConsole(ctx context.Context, a *app, e *gin.Engine, m *ginusers.Manage
 		return err
 	}
 	if !sessions.HasTTLIndex() {
-		// FerretDB cannot expire documents: purge ended sessions now and then.
-		purgeCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			t := time.NewTicker(10 * time.Minute)
-			defer t.Stop()
-			for {
-				select {
-				case <-purgeCtx.Done():
-					return
-				case now := <-t.C:
-					if _, err := sessions.DeleteExpiredTokens(purgeCtx, now); err != nil && purgeCtx.Err() == nil {
-						logger.Warn("purging expired console sessions", "error", err)
-					}
-				}
-			}
-		}()
-		a.closers = append(a.closers, func() { cancel(); <-done })
+		purgeEvery(ctx, a, 10*time.Minute, logger, "purging expired console sessions", func(ctx context.Context, now time.Time) error {
+			_, err := sessions.DeleteExpiredTokens(ctx, now)
+			return err
+		})
 	}
 	return nil
 }

@@ -79,9 +79,9 @@ func consoleRun[T any](b *consoleTab, name string, a chromedp.Action[T]) T {
 	if err != nil {
 		sctx, scancel := context.WithTimeout(b.ctx, 5*time.Second)
 		defer scancel()
-		name := filepath.Join(b.shots, "failed.png")
-		if png, err := chromedp.Run(sctx, chromedp.FullScreenshot(100)); err == nil && os.WriteFile(name, png, 0o644) == nil {
-			b.t.Logf("the page at the failure: %s", name)
+		shot := filepath.Join(b.shots, "failed.png")
+		if png, err := chromedp.Run(sctx, chromedp.FullScreenshot(100)); err == nil && os.WriteFile(shot, png, 0o644) == nil {
+			b.t.Logf("the page at the failure: %s", shot)
 		}
 		b.mu.Lock()
 		defer b.mu.Unlock()
@@ -162,7 +162,7 @@ func newConsoleTab(t *testing.T) *consoleTab {
 
 // TestConsoleBrowser runs the example's console in headless Chromium as an
 // administrator would, with nothing but the browser: sign in as the
-// example's admin (ADMIN_EMAIL), find a user by e-mail, deactivate them
+// example's admin (ADMIN_EMAIL, with the keyboard alone), find a user by e-mail, deactivate them
 // (their API token is refused at once), create a user with an e-mailed
 // link (the e-mail arrives), then checks what an attacker or an
 // unentitled user gets: a form posted from another origin is refused, a
@@ -202,11 +202,7 @@ func TestConsoleBrowser(t *testing.T) {
 
 	b := newConsoleTab(t)
 	b.do("open the console", chromedp.Navigate(base+"/admin"), chromedp.WaitVisible(chromedp.CSS("#signin-email")))
-	b.do("sign in as the example's admin",
-		chromedp.SendKeys(chromedp.CSS("#signin-email"), adminEmail),
-		chromedp.SendKeys(chromedp.CSS("#signin-password"), adminPassword),
-		chromedp.Click(chromedp.CSS("main form button[type=submit]")),
-		chromedp.WaitVisible(chromedp.CSS("table.users")))
+	b.signIn(adminEmail, adminPassword, "table.users")
 	if got := b.text("h1"); got != "Users" {
 		t.Fatalf("after signing in, the page is %q", got)
 	}
@@ -294,11 +290,7 @@ func TestConsoleBrowser(t *testing.T) {
 	b.narrow("the list")
 
 	b.do("sign out", chromedp.Click(chromedp.CSS(".signout button")), chromedp.WaitVisible(chromedp.CSS("#signin-email")))
-	b.do("sign in as a user who is not a superuser",
-		chromedp.SendKeys(chromedp.CSS("#signin-email"), "percival@camelot.bt"),
-		chromedp.SendKeys(chromedp.CSS("#signin-password"), "round-table"),
-		chromedp.Click(chromedp.CSS("main form button[type=submit]")),
-		chromedp.WaitVisible(chromedp.CSS(".alert")))
+	b.signIn("percival@camelot.bt", "round-table", ".alert")
 	if got := b.text(".alert"); !strings.Contains(got, "not an administrator") {
 		t.Errorf("a non-superuser's sign-in got %q", got)
 	}
@@ -318,6 +310,21 @@ func TestConsoleBrowser(t *testing.T) {
 	if !slices.Equal(b.http, want) {
 		t.Errorf("HTTP errors = %q, want only the refused cross-origin form and sign-in %q", b.http, want)
 	}
+}
+
+// signIn fills in the sign-in form with the keyboard alone (the address
+// box has the focus when the page opens: autofocus), sends it with Enter,
+// and waits for then to show.
+func (b *consoleTab) signIn(email, password, then string) {
+	b.t.Helper()
+	b.do("sign in as "+email+" with the keyboard",
+		chromedp.WaitVisible(chromedp.CSS("#signin-email")),
+		chromedp.Steps(func(ctx context.Context, tgt *chromedp.Target) (chromedp.Void, error) {
+			_, err := chromedp.Poll[bool](`document.activeElement.id === "signin-email"`, chromedp.WithPollingInterval(50*time.Millisecond))(ctx, tgt)
+			return chromedp.Void{}, err
+		}),
+		chromedp.KeyEvent(email), chromedp.KeyEvent("\t"), chromedp.KeyEvent(password), chromedp.KeyEvent("\r"),
+		chromedp.WaitVisible(chromedp.CSS(then)))
 }
 
 // checkPage checks the current page's text contrast.
