@@ -202,8 +202,8 @@ type console[F any] struct {
 //	POST /users/bulk              an action on the selected users
 //	GET  /users/new, POST         create a user
 //	GET  /users/:id, POST         the user page, and saving its form
-//	POST /users/:id/:action       activate, deactivate, verify,
-//	                              reset-password, logout-all
+//	POST /users/:id/:action       activate, deactivate, promote, demote,
+//	                              verify, reset-password, logout-all
 //	GET  /users/:id/delete, POST  delete, after a confirmation page
 //	GET  /static/console.css      the style sheet
 func Mount[F any](r gin.IRouter, m *ginusers.Manager[F], opts ...Option) error {

@@ -1,4 +1,4 @@
-// Package console provides a superuser console for a ginusers
+// Package console provides a superuser console for the users of a
 // [ginusers.Manager]: server-rendered pages to find, inspect, create, edit,
 // activate, deactivate, verify, log out and delete users, for active
 // superusers only, mounted on any Gin engine or group. It works without

@@ -233,8 +233,8 @@ func (c *console[F]) renderNew(g *gin.Context, req *request[F], status int, subm
 
 // create creates a user with [ginusers.Manager.Create] (the password is
 // validated and hashed, the after-register hooks fire). With the
-// "link" mode, the user gets a password nobody knows (256 random bits,
-// never shown or kept) and then, through [ginusers.Manager.ForgotPassword],
+// "link" mode, the user gets a password nobody knows (two [rand.Text],
+// 260 random bits, never shown or kept) and then, through [ginusers.Manager.ForgotPassword],
 // an e-mail with a link to choose their own: the administrator never
 // knows it.
 func (c *console[F]) create(g *gin.Context, req *request[F]) {
