@@ -1,9 +1,11 @@
 // Command example serves fastapi-users' "full example" with ginusers: the
-// auth, register and users routes, plus GET /authenticated-route, on MongoDB
+// auth, register and users routes, plus GET /authenticated-route, and the
+// superuser console at /admin (sign in as ADMIN_EMAIL), on MongoDB
 // or, when MONGODB_URI is unset, on an embedded FerretDB whose files live in
 // DATA_DIR. The account pages (package account: /sign-in, /sign-out,
 // /register, /forgot-password, /reset-password, /verify) answer the links
-// of the verification and reset e-mails, in a browser, without JavaScript. GET /health answers 200 {"status": "ok", "database": "up"}, or
+// of the verification and reset e-mails, in a browser, without JavaScript.
+// GET /health answers 200 {"status": "ok", "database": "up"}, or
 // 503 {"status": "unavailable", "database": "down"} when the database does
 // not answer a ping within MONGODB_TIMEOUT.
 //
@@ -39,7 +41,8 @@
 //	SMTP_USERNAME   with SMTP_PASSWORD: authenticate (needs TLS unless
 //	SMTP_PASSWORD   the server is on localhost)
 //	COOKIE_INSECURE set to 1 to drop Secure from the auth cookie and the
-//	                account pages' form cookie, for plain-HTTP development
+//	                account pages' form cookie (and Secure and the __Host-
+//	                prefix from the console's), for plain-HTTP development
 //	                in browsers that require it
 //	REDIS_URL       also serve a bearer backend with Redis tokens at
 //	                /auth/redis (redis://host:port/db)
@@ -356,6 +359,9 @@ func newApp(ctx context.Context, getenv func(string) string, logger *slog.Logger
 	e.GET("/health", health(client, timeout, logger))
 	if err := mountAccount(e, m, secret, getenv); err != nil {
 		return nil, err
+	}
+	if err := mountConsole(ctx, a, e, m, client.Database(dbName), getenv, logger); err != nil {
+		return nil, fmt.Errorf("console: %w", err)
 	}
 	a.engine = e
 	return a, nil
