@@ -105,6 +105,17 @@ var suite = []struct {
 	{"concurrent conditional Updates: exactly one wins", testConcurrentConditional},
 	{"concurrent Updates of different fields all survive", testConcurrentFields},
 	{"a flag change is never reverted by unrelated concurrent Updates", testConcurrentFlag},
+	{"List and Count of an empty store", testListEmpty},
+	{"List orders by e-mail key and by ID, both directions", testListOrder},
+	{"List pages return every user once; Next is empty exactly at the end", testListPages},
+	{"List and Count filter by each flag and the search, alone and combined", testListFlags},
+	{"List searches the e-mail key as a case-insensitive substring", testListSearch},
+	{"List searches as text, never as a pattern or an operator", testListSearchLiteral},
+	{"List refuses a cursor of another order, a garbage or a truncated one", testListBadCursor},
+	{"List pages miss no survivor and repeat no user when users come and go between pages", testListChangesBetweenPages},
+	{"Count reads the filters only and follows changes", testCountIgnoresPaging},
+	{"listed users are copies", testListCopies},
+	{"List and Count with a cancelled context return an error", testListCancelled},
 }
 
 func ptr[T any](v T) *T { return &v }
