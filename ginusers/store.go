@@ -60,7 +60,8 @@ type Store[F any] interface {
 	// List returns the page of users that q selects, in q's order (ties
 	// cannot happen: both orders are by a unique key). q comes normalised
 	// by the [Manager]: q.Email is a [SearchKey] (to find as a substring of
-	// the stored [EmailKey], as text), 1 <= q.Limit <= [MaxListLimit]. The
+	// the stored [EmailKey], as text), 1 <= q.Limit <= [MaxListLimit] (a
+	// store may refuse another limit with an error). The
 	// page starts after the cursor q.After, which the store issued as
 	// [UserPage].Next; a cursor it cannot parse (garbage, or one of its own
 	// truncated or altered: a store checks its cursors' integrity, so such a

@@ -36,6 +36,9 @@ func (s *Store[F]) List(ctx context.Context, q ginusers.UserQuery) (ginusers.Use
 	if s.schemaErr != nil {
 		return ginusers.UserPage[F]{}, s.schemaErr
 	}
+	if q.Limit < 1 || q.Limit > ginusers.MaxListLimit {
+		return ginusers.UserPage[F]{}, fmt.Errorf("mongostore: list users: limit %d out of range (the Manager normalises it)", q.Limit)
+	}
 	order, dir := listOrder(q)
 	emailCond := emailKeyCond(q)
 	var idCond bson.D

@@ -351,6 +351,9 @@ func (s *MemStore[F]) List(ctx context.Context, q ginusers.UserQuery) (ginusers.
 	if err := ctx.Err(); err != nil {
 		return ginusers.UserPage[F]{}, fmt.Errorf("storetest: list users: %w", err)
 	}
+	if q.Limit < 1 || q.Limit > ginusers.MaxListLimit {
+		return ginusers.UserPage[F]{}, fmt.Errorf("storetest: list users: limit %d out of range (the Manager normalises it)", q.Limit)
+	}
 	order := memOrder(q)
 	var after string
 	if q.After != "" {

@@ -121,3 +121,15 @@ func FuzzMemStoreListCursor(f *testing.F) {
 		}
 	})
 }
+
+func TestMemStoreListRefusesLimitsOutOfRange(t *testing.T) {
+	s := storetest.NewMemStore[storetest.Fields]()
+	if err := s.Create(t.Context(), &ginusers.User[storetest.Fields]{Email: "kay@camelot.bt"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, limit := range []int{0, -1, ginusers.MaxListLimit + 1} {
+		if page, err := s.List(t.Context(), ginusers.UserQuery{Limit: limit}); err == nil {
+			t.Fatalf("List(Limit %d) = %d users, nil error; want an error", limit, len(page.Users))
+		}
+	}
+}
