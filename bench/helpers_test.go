@@ -14,6 +14,7 @@ import (
 func TestMain(m *testing.M) {
 	gin.SetMode(gin.TestMode)
 	code := m.Run()
+	dropListData()
 	mongotest.Shutdown()
 	redistest.Shutdown()
 	os.Exit(code)

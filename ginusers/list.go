@@ -21,9 +21,9 @@ const (
 	// SortByEmail orders by [EmailKey] (the default). Stores serve it
 	// with their unique e-mail index.
 	SortByEmail UserSort = iota
-	// SortByID orders by identifier: creation order in mongostore, whose
-	// identifiers are ObjectIDs (newest last; newest first with
-	// [UserQuery].Descending).
+	// SortByID orders by identifier, compared as strings byte by byte:
+	// creation order in mongostore, whose identifiers are the hex form of
+	// ObjectIDs (newest last; newest first with [UserQuery].Descending).
 	SortByID
 )
 
@@ -56,9 +56,11 @@ const (
 	MaxListLimit     = 500
 )
 
-// ErrBadCursor is returned (wrapped) by [Store.List] for a cursor it did
-// not issue or cannot parse (a cursor comes from a URL: untrusted input),
-// or one issued for another order.
+// ErrBadCursor is returned (wrapped) by [Store.List] and
+// [Manager.ListUsers] for a cursor the store did not issue or cannot parse
+// (garbage, truncated or altered: a cursor comes from a URL, untrusted
+// input), or one issued for another order or direction. An HTTP handler
+// answers it with a 4xx.
 var ErrBadCursor = errors.New("ginusers: bad listing cursor")
 
 // UserQuery selects and orders users for [Manager.ListUsers] and
@@ -77,7 +79,9 @@ type UserQuery struct {
 	Descending bool
 	// After is the cursor of the page to read: [UserPage].Next of the
 	// previous page, or empty for the first page. It is opaque, and valid
-	// only with the same Sort and Descending.
+	// only with the same Sort and Descending. It holds the last key of the
+	// previous page (in the e-mail order, an e-mail address), so treat it
+	// as personal data, like the search, in URLs and logs.
 	After string
 	// Limit is the page size: [DefaultListLimit] when zero, at most
 	// [MaxListLimit].
@@ -125,12 +129,9 @@ func (m *Manager[F]) ListUsers(ctx context.Context, q UserQuery) (UserPage[F], e
 }
 
 // CountUsers returns the number of users q selects (its order, cursor and
-// limit are ignored).
+// limit are ignored, so any value of them is accepted: the store gets
+// q's filters only). Counting reads the store directly, never the user
+// cache.
 func (m *Manager[F]) CountUsers(ctx context.Context, q UserQuery) (int64, error) {
-	q, err := q.normalize()
-	if err != nil {
-		return 0, err
-	}
-	q.After, q.Limit = "", 0
-	return m.store.Count(ctx, q)
+	return m.store.Count(ctx, UserQuery{Email: SearchKey(q.Email), Active: q.Active, Verified: q.Verified, Superuser: q.Superuser})
 }

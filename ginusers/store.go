@@ -60,17 +60,24 @@ type Store[F any] interface {
 	// List returns the page of users that q selects, in q's order (ties
 	// cannot happen: both orders are by a unique key). q comes normalised
 	// by the [Manager]: q.Email is a [SearchKey] (to find as a substring of
-	// the stored [EmailKey], as text), 1 <= q.Limit <= [MaxListLimit]. The
+	// the stored [EmailKey], as text), 1 <= q.Limit <= [MaxListLimit] (a
+	// store may refuse another limit with an error). The
 	// page starts after the cursor q.After, which the store issued as
-	// [UserPage].Next; a cursor it cannot parse, or one issued for another
-	// order, gives an error wrapping [ErrBadCursor]. Next is empty on the
-	// last page. A page is read from the cursor on through an index on the
-	// sort key, never by skipping rows. Users created or deleted between
-	// two pages are seen or not, but no user that stays is seen twice or
-	// missed.
+	// [UserPage].Next; a cursor it cannot parse (garbage, or one of its own
+	// truncated or altered: a store checks its cursors' integrity, so such a
+	// cursor is never read as another position), or one issued for another
+	// order or direction, gives an error wrapping [ErrBadCursor]. A page
+	// with a Next is full (q.Limit users), and Next is empty exactly on the
+	// last page, also when that page is full. A page is read from the
+	// cursor on through an index on the sort key, never by skipping rows.
+	// Users created or deleted between two pages are seen or not, but no
+	// user that stays is seen twice or missed. The e-mail order compares
+	// [EmailKey]s byte by byte, the ID order identifiers as strings byte by
+	// byte.
 	List(ctx context.Context, q UserQuery) (UserPage[F], error)
 
-	// Count returns the number of users that q's filters select.
+	// Count returns the number of users that q's filters select: as many
+	// as the pages of List return. It ignores q's order, cursor and limit.
 	Count(ctx context.Context, q UserQuery) (int64, error)
 }
 

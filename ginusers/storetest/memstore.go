@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"maps"
 	"reflect"
 	"slices"
@@ -338,20 +340,26 @@ func copyValue(dst, src reflect.Value, seen map[copyKey]reflect.Value) {
 	}
 }
 
-// List implements [ginusers.Store]: it orders the matching users in memory
-// by the sort key and returns those after the cursor. The cursor is the
-// last key of the page, with the order it was issued for.
+// List implements [ginusers.Store]: it orders the matching users by the
+// sort key (the [ginusers.EmailKey] or the ID, compared byte by byte) and
+// returns those after the cursor, sorting every matching user on every
+// call, which suits tests. The cursor holds the order and the last key of
+// the page, with a checksum, so a truncated or altered cursor, or one
+// issued for another order, gives an error wrapping
+// [ginusers.ErrBadCursor].
 func (s *MemStore[F]) List(ctx context.Context, q ginusers.UserQuery) (ginusers.UserPage[F], error) {
 	if err := ctx.Err(); err != nil {
-		return ginusers.UserPage[F]{}, err
+		return ginusers.UserPage[F]{}, fmt.Errorf("storetest: list users: %w", err)
+	}
+	if q.Limit < 1 || q.Limit > ginusers.MaxListLimit {
+		return ginusers.UserPage[F]{}, fmt.Errorf("storetest: list users: limit %d out of range (the Manager normalises it)", q.Limit)
 	}
 	order := memOrder(q)
 	var after string
 	if q.After != "" {
-		b, err := base64.RawURLEncoding.DecodeString(q.After)
-		prefix, key, ok := strings.Cut(string(b), ":")
-		if err != nil || !ok || prefix != order {
-			return ginusers.UserPage[F]{}, fmt.Errorf("memstore: cursor %q: %w", q.After, ginusers.ErrBadCursor)
+		key, ok := parseMemCursor(q.After, order)
+		if !ok {
+			return ginusers.UserPage[F]{}, fmt.Errorf("storetest: list users: %w", ginusers.ErrBadCursor)
 		}
 		after = key
 	}
@@ -384,7 +392,7 @@ func (s *MemStore[F]) List(ctx context.Context, q ginusers.UserQuery) (ginusers.
 	var page ginusers.UserPage[F]
 	for i, e := range matched {
 		if i == q.Limit {
-			page.Next = base64.RawURLEncoding.EncodeToString([]byte(order + ":" + matched[i-1].key))
+			page.Next = memCursor(order, matched[i-1].key)
 			break
 		}
 		page.Users = append(page.Users, cloneUser(e.u))
@@ -392,10 +400,11 @@ func (s *MemStore[F]) List(ctx context.Context, q ginusers.UserQuery) (ginusers.
 	return page, nil
 }
 
-// Count implements [ginusers.Store].
+// Count implements [ginusers.Store]: it counts the users that q's filters
+// select (its order, cursor and limit are ignored).
 func (s *MemStore[F]) Count(ctx context.Context, q ginusers.UserQuery) (int64, error) {
 	if err := ctx.Err(); err != nil {
-		return 0, err
+		return 0, fmt.Errorf("storetest: count users: %w", err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -416,6 +425,39 @@ func memOrder(q ginusers.UserQuery) string {
 	return q.Sort.String()
 }
 
+// cursorEncoding encodes cursors for URLs. Strict: a cursor whose last
+// character carries stray bits is not another spelling of a valid one.
+var cursorEncoding = base64.RawURLEncoding.Strict()
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// memCursor encodes the position after key in an order: the order, a NUL,
+// the key, then the CRC-32C of those bytes, which makes a truncated or
+// altered cursor fail to parse.
+func memCursor(order, key string) string {
+	b := append([]byte(order+"\x00"), key...)
+	b = binary.BigEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
+	return cursorEncoding.EncodeToString(b)
+}
+
+// parseMemCursor returns the key of a cursor made by memCursor for order.
+func parseMemCursor(c, order string) (string, bool) {
+	b, err := cursorEncoding.DecodeString(c)
+	if err != nil || len(b) < 4 {
+		return "", false
+	}
+	body, sum := b[:len(b)-4], binary.BigEndian.Uint32(b[len(b)-4:])
+	if crc32.Checksum(body, castagnoli) != sum {
+		return "", false
+	}
+	o, key, ok := strings.Cut(string(body), "\x00")
+	if !ok || o != order {
+		return "", false
+	}
+	return key, true
+}
+
+// memMatches reports whether u passes q's filters.
 func memMatches[F any](u *ginusers.User[F], q ginusers.UserQuery) bool {
 	return (q.Email == "" || strings.Contains(ginusers.EmailKey(u.Email), q.Email)) &&
 		(q.Active == nil || *q.Active == u.Active) &&

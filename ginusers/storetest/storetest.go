@@ -49,8 +49,16 @@ type Fields struct {
 // address, exactly one wins; of 20 concurrent conditional Updates whose
 // conditions exclude each other, exactly one wins; concurrent Updates of
 // different fields all survive, and no flag is ever reverted by another
-// writer's unrelated change. Subtests do not run in parallel with each
-// other.
+// writer's unrelated change. For listing: List in both orders and
+// directions (e-mail keys and IDs compared byte by byte), every flag and
+// the e-mail search alone and combined, with Count agreeing; the search as
+// a case-insensitive substring taken literally (regular-expression
+// metacharacters, operator-looking text, NUL); pages of every size that
+// return each user once, with a cursor exactly when a page follows;
+// [ginusers.ErrBadCursor] for a cursor of another order or direction, a
+// garbage, truncated or altered one; no survivor missed and no user
+// repeated when users are created and deleted between pages; copies; a
+// cancelled context. Subtests do not run in parallel with each other.
 func Run(t *testing.T, newStore func(t *testing.T) ginusers.Store[Fields]) {
 	t.Helper()
 	for _, tc := range suite {
@@ -105,6 +113,17 @@ var suite = []struct {
 	{"concurrent conditional Updates: exactly one wins", testConcurrentConditional},
 	{"concurrent Updates of different fields all survive", testConcurrentFields},
 	{"a flag change is never reverted by unrelated concurrent Updates", testConcurrentFlag},
+	{"List and Count of an empty store", testListEmpty},
+	{"List orders by e-mail key and by ID, both directions", testListOrder},
+	{"List pages return every user once; Next is empty exactly at the end", testListPages},
+	{"List and Count filter by each flag and the search, alone and combined", testListFlags},
+	{"List searches the e-mail key as a case-insensitive substring", testListSearch},
+	{"List searches as text, never as a pattern or an operator", testListSearchLiteral},
+	{"List refuses a cursor of another order, a garbage or a truncated one", testListBadCursor},
+	{"List pages miss no survivor and repeat no user when users come and go between pages", testListChangesBetweenPages},
+	{"Count reads the filters only and follows changes", testCountIgnoresPaging},
+	{"listed users are copies", testListCopies},
+	{"List and Count with a cancelled context return an error", testListCancelled},
 }
 
 func ptr[T any](v T) *T { return &v }

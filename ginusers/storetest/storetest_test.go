@@ -1,6 +1,7 @@
 package storetest_test
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/ginusers/kit/ginusers"
@@ -78,5 +79,57 @@ func TestMemStoreCopiesDeeply(t *testing.T) {
 	}
 	if got := s.Len(); got != 1 {
 		t.Fatalf("Len() = %d, want 1", got)
+	}
+}
+
+// FuzzMemStoreListCursor: a cursor from a URL never panics List; it is
+// either refused with ErrBadCursor or read as a position, giving at most
+// a page of users in order.
+func FuzzMemStoreListCursor(f *testing.F) {
+	s := storetest.NewMemStore[storetest.Fields]()
+	for _, e := range []string{"kay@camelot.bt", "bors@camelot.bt", "merlin@avalon.bt", "Иван@пример.рф"} {
+		if err := s.Create(f.Context(), &ginusers.User[storetest.Fields]{Email: e}); err != nil {
+			f.Fatal(err)
+		}
+	}
+	orders := []ginusers.UserQuery{
+		{Sort: ginusers.SortByEmail, Limit: 2}, {Sort: ginusers.SortByEmail, Descending: true, Limit: 2},
+		{Sort: ginusers.SortByID, Limit: 2}, {Sort: ginusers.SortByID, Descending: true, Limit: 2},
+	}
+	for _, q := range orders {
+		page, err := s.List(f.Context(), q)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(page.Next)
+		f.Add(page.Next[:len(page.Next)-1])
+	}
+	f.Add("ZW1haWw6a2luZy5hcnRodXJAY2FtZWxvdC5idA")
+	f.Fuzz(func(t *testing.T, c string) {
+		for _, q := range orders {
+			q.After = c
+			page, err := s.List(t.Context(), q)
+			if err != nil {
+				if !errors.Is(err, ginusers.ErrBadCursor) {
+					t.Fatalf("List(After %q) error = %v, want nil or one wrapping %v", c, err, ginusers.ErrBadCursor)
+				}
+				continue
+			}
+			if len(page.Users) > q.Limit {
+				t.Fatalf("List(After %q) = %d users, more than the limit %d", c, len(page.Users), q.Limit)
+			}
+		}
+	})
+}
+
+func TestMemStoreListRefusesLimitsOutOfRange(t *testing.T) {
+	s := storetest.NewMemStore[storetest.Fields]()
+	if err := s.Create(t.Context(), &ginusers.User[storetest.Fields]{Email: "kay@camelot.bt"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, limit := range []int{0, -1, ginusers.MaxListLimit + 1} {
+		if page, err := s.List(t.Context(), ginusers.UserQuery{Limit: limit}); err == nil {
+			t.Fatalf("List(Limit %d) = %d users, nil error; want an error", limit, len(page.Users))
+		}
 	}
 }
