@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"flag"
 	"fmt"
 	"image/png"
 	"net/http"
@@ -21,29 +20,6 @@ import (
 
 	"github.com/ginusers/kit/ginusers/mail/smtptest"
 )
-
-var updateScreenshots = flag.Bool("update-screenshots", false, "write the screenshots of the account pages into docs/images")
-
-// newBrowser starts a headless Chromium (Debian's, /usr/bin/chromium) for
-// the test, with a deadline, and returns its context.
-func newBrowser(t *testing.T, timeout time.Duration) context.Context {
-	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath("/usr/bin/chromium"),
-		chromedp.NoSandbox, // the suite may run as root
-		chromedp.WindowSize(1000, 800),
-	)
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	t.Cleanup(cancel)
-	ctx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	t.Cleanup(cancelAlloc)
-	ctx, cancelBrowser := chromedp.NewContext(ctx)
-	t.Cleanup(cancelBrowser)
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start Chromium: %v", err)
-	}
-	return ctx
-}
 
 // act runs browser actions that return nothing, failing the test on error.
 func act(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
@@ -168,7 +144,7 @@ func TestAccountPagesInBrowser(t *testing.T) {
 	if base != "http://"+addr {
 		t.Fatalf("the example serves %s, want http://%s (PUBLIC_URL's default)", base, addr)
 	}
-	ctx := newBrowser(t, 3*time.Minute)
+	ctx := startChromium(t, 3*time.Minute, 1000, 800)
 	const email = "king.arthur@camelot.bt"
 
 	// Register.
@@ -218,7 +194,7 @@ func TestAccountPagesInBrowser(t *testing.T) {
 	if img, err := png.Decode(bytes.NewReader(shot)); err != nil || img.Bounds().Dx() != 720 {
 		t.Fatalf("the screenshot is not a 720-pixel-wide PNG: %v", err)
 	}
-	if *updateScreenshots {
+	if os.Getenv(updateScreenshotsEnv) == "1" {
 		if err := os.WriteFile(filepath.Join("..", "docs", "images", "account-reset.png"), shot, 0o644); err != nil {
 			t.Fatal(err)
 		}

@@ -25,14 +25,6 @@ import (
 	"github.com/ginusers/kit/ginusers/mail/smtptest"
 )
 
-// consoleChromium is Debian's chromium, which .ci/run installs.
-const consoleChromium = "/usr/bin/chromium"
-
-// consoleScreenshotsEnv, set to 1, makes TestConsoleBrowser write its
-// screenshots of the list and of a user page to docs/images, where the
-// README and docs/console.md show them.
-const consoleScreenshotsEnv = "GINUSERS_UPDATE_SCREENSHOTS"
-
 // consoleCSPListener runs in every page before its own content (injected
 // over the DevTools protocol, so the page's policy does not apply to it) and
 // records every violation of the Content-Security-Policy.
@@ -106,37 +98,7 @@ func (b *consoleTab) text(sel string) string {
 // loopback is reachable from it.
 func newConsoleTab(t *testing.T) *consoleTab {
 	t.Helper()
-	if _, err := os.Stat(consoleChromium); err != nil {
-		t.Fatalf("%v: this test needs Chromium; install Debian's chromium package (apt-get install chromium), as .ci/run does", err)
-	}
-	// The whole browser part; each step has a shorter deadline.
-	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
-	t.Cleanup(cancel)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(consoleChromium),
-		// CI runs in containers, often as root, where Chromium's sandbox
-		// cannot start. The pages are our own, on the loopback.
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("no-pings", true),
-		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"),
-		chromedp.WindowSize(1280, 900),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	t.Cleanup(cancelAlloc)
-	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
-	t.Cleanup(cancelBrowser)
-	started := make(chan error, 1)
-	go func() { started <- chromedp.Do(bctx) }()
-	select {
-	case err := <-started:
-		if err != nil {
-			t.Fatalf("start %s: %v", consoleChromium, err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatalf("%s did not start within 30 s", consoleChromium)
-	}
+	bctx := startChromium(t, 3*time.Minute, 1280, 900)
 	b := &consoleTab{t: t, ctx: bctx, shots: t.TempDir()}
 	if err := chromedp.Listen(bctx, b.event); err != nil {
 		t.Fatal(err)
@@ -207,7 +169,7 @@ func TestConsoleBrowser(t *testing.T) {
 		t.Fatalf("after signing in, the page is %q", got)
 	}
 	b.checkPage("the list")
-	if os.Getenv(consoleScreenshotsEnv) == "1" {
+	if os.Getenv(updateScreenshotsEnv) == "1" {
 		writeImage(t, "console-list.png", consoleRun(b, "screenshot of the list", pageShot(1100)))
 	}
 
@@ -225,7 +187,7 @@ func TestConsoleBrowser(t *testing.T) {
 	}
 	userURL := consoleRun(b, "read the URL", chromedp.Location())
 	b.checkPage("the user page")
-	if os.Getenv(consoleScreenshotsEnv) == "1" {
+	if os.Getenv(updateScreenshotsEnv) == "1" {
 		writeImage(t, "console-user.png", consoleRun(b, "screenshot of the user page", pageShot(1100)))
 	}
 

@@ -22,11 +22,10 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// chromiumPath is Debian's chromium, which .ci/run installs.
-const chromiumPath = "/usr/bin/chromium"
-
 // updateScreenshotsEnv, set to 1, makes TestDocsBrowser also write its
-// screenshot to docs/images/swagger-ui.png, the one the README shows.
+// screenshot to docs/images/swagger-ui.png (the one the README shows),
+// TestConsoleBrowser its screenshots of the console and
+// TestAccountPagesInBrowser that of the reset page.
 const updateScreenshotsEnv = "GINUSERS_UPDATE_SCREENSHOTS"
 
 // cspListener runs in the page before its own scripts (injected over the
@@ -93,42 +92,7 @@ func TestDocsBrowser(t *testing.T) {
 	register(t, base, email, password)
 
 	// The whole browser part; each step below has a shorter deadline.
-	ctx, cancel := context.WithTimeout(t.Context(), 45*time.Second)
-	defer cancel()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromiumPath),
-		// CI runs in containers, often as root, where Chromium's sandbox
-		// cannot start (chromedp adds this flag for root anyway). The page is
-		// our own, on the loopback.
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-domain-reliability", true),
-		chromedp.Flag("no-pings", true),
-		// No name resolves, and no address but 127.0.0.1 is reached: a request
-		// for another host (a CDN, say) fails at once instead of reaching the
-		// network, and is reported below.
-		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"),
-		chromedp.WindowSize(1280, 1000),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
-	defer cancelBrowser()
-
-	// Start the browser with a deadline of its own. The first Run binds the
-	// browser's life to its context, so that context must not be one that
-	// expires after this step.
-	started := make(chan error, 1)
-	go func() { started <- chromedp.Do(bctx) }()
-	select {
-	case err := <-started:
-		if err != nil {
-			t.Fatalf("start %s: %v", chromiumPath, err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatalf("%s did not start within 20 s", chromiumPath)
-	}
+	bctx := startChromium(t, 45*time.Second, 1280, 1000)
 
 	var log browserLog
 	if err := chromedp.Listen(bctx, log.event); err != nil {
