@@ -80,3 +80,9 @@ func TestMemStoreCopiesDeeply(t *testing.T) {
 		t.Fatalf("Len() = %d, want 1", got)
 	}
 }
+
+func TestMemStoreOAuth(t *testing.T) {
+	storetest.RunOAuth(t, func(*testing.T) ginusers.Store[storetest.Fields] {
+		return storetest.NewMemStore[storetest.Fields]()
+	})
+}
