@@ -140,7 +140,8 @@ func (m *Manager[F]) OAuthCallback(ctx context.Context, id OAuthIdentity, p OAut
 		if (errors.Is(err, ErrUserExists) || errors.Is(err, ErrOAuthAccountTaken)) && attempt < oauthRetries {
 			continue
 		}
-		return u, err == nil || u != nil, err
+		// A user whose tokens or hooks failed was created all the same.
+		return u, u != nil, err
 	}
 }
 

@@ -83,6 +83,19 @@ func (d *oauthDoc) account() ginusers.OAuthAccount {
 
 func ptrTo[T any](v T) *T { return &v }
 
+// parseUserID parses the id of a user for op: an id that is not the hex
+// form of an ObjectID is not found (or the context's error, if it ended).
+func parseUserID(ctx context.Context, id, op string) (bson.ObjectID, error) {
+	oid, ok := parseID(id)
+	if ok {
+		return oid, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return oid, fmt.Errorf("mongostore: %s: %w", op, err)
+	}
+	return oid, notFound(op + ": invalid id")
+}
+
 // processLinks serialises, within this process, the links of one provider
 // account (the key is the collection's namespace, the provider and the
 // account id), for every Store on that collection: the check that no user
@@ -194,12 +207,9 @@ func (s *Store[F]) AddOAuthAccount(ctx context.Context, id string, acc ginusers.
 	if s.schemaErr != nil {
 		return nil, s.schemaErr
 	}
-	oid, ok := parseID(id)
-	if !ok {
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("mongostore: add oauth account: %w", err)
-		}
-		return nil, notFound("add oauth account: invalid id")
+	oid, err := parseUserID(ctx, id, "add oauth account")
+	if err != nil {
+		return nil, err
 	}
 	unlockLinks := s.lockLinks([]ginusers.OAuthAccount{acc})
 	defer unlockLinks()
@@ -210,7 +220,7 @@ func (s *Store[F]) AddOAuthAccount(ctx context.Context, id string, acc ginusers.
 	}
 	filter := conditionFilter(oid, when)
 	var doc userDoc[F]
-	err := s.coll.FindOneAndUpdate(ctx, filter,
+	err = s.coll.FindOneAndUpdate(ctx, filter,
 		bson.D{{Key: "$push", Value: bson.D{{Key: fieldOAuthAccounts, Value: newOAuthDoc(&acc)}}}},
 		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&doc)
 	if errors.Is(err, mongo.ErrNoDocuments) {
@@ -246,19 +256,16 @@ func (s *Store[F]) UpdateOAuthAccount(ctx context.Context, id string, acc ginuse
 	if s.schemaErr != nil {
 		return nil, s.schemaErr
 	}
-	oid, ok := parseID(id)
-	if !ok {
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("mongostore: update oauth account: %w", err)
-		}
-		return nil, notFound("update oauth account: invalid id")
+	oid, err := parseUserID(ctx, id, "update oauth account")
+	if err != nil {
+		return nil, err
 	}
 	unlock := processWrites.lock(s.ns + "\x00" + id)
 	defer unlock()
 	var cur struct {
 		Accounts []oauthDoc `bson:"oauth_accounts"`
 	}
-	err := s.coll.FindOne(ctx, bson.D{{Key: fieldID, Value: oid}},
+	err = s.coll.FindOne(ctx, bson.D{{Key: fieldID, Value: oid}},
 		options.FindOne().SetProjection(bson.D{{Key: fieldOAuthAccounts, Value: 1}})).Decode(&cur)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return nil, notFound("update oauth account")

@@ -83,19 +83,30 @@ func TestAuthStyle(t *testing.T) {
 	}
 }
 
+// discovery serves a discovery document with the given extra members.
+func discovery(t *testing.T, extra map[string]any) string {
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		doc := map[string]any{
+			"issuer": srv.URL, "authorization_endpoint": srv.URL + "/auth", "token_endpoint": srv.URL + "/token",
+			"jwks_uri": srv.URL + "/keys",
+		}
+		for k, v := range extra {
+			doc[k] = v
+		}
+		_ = json.NewEncoder(w).Encode(doc)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
 // TestDiscoverOIDCClientSecretPost: a provider that advertises only
 // client_secret_post gets the secret in the form.
 func TestDiscoverOIDCClientSecretPost(t *testing.T) {
-	var srv *httptest.Server
-	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_ = json.NewEncoder(w).Encode(map[string]any{
-			"issuer": srv.URL, "authorization_endpoint": srv.URL + "/auth", "token_endpoint": srv.URL + "/token",
-			"jwks_uri": srv.URL + "/keys", "token_endpoint_auth_methods_supported": []string{"client_secret_post"},
-			"code_challenge_methods_supported": []string{"S256"},
-		})
-	}))
-	defer srv.Close()
-	p, err := DiscoverOIDC(t.Context(), "post", srv.URL, "id", "secret")
+	issuer := discovery(t, map[string]any{
+		"token_endpoint_auth_methods_supported": []string{"client_secret_post"}, "code_challenge_methods_supported": []string{"S256"},
+	})
+	p, err := DiscoverOIDC(t.Context(), "post", issuer, "id", "secret")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,15 +122,8 @@ func TestDiscoverOIDCClientSecretPost(t *testing.T) {
 }
 
 func TestDiscoverOIDCRefusesNoS256(t *testing.T) {
-	var srv *httptest.Server
-	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_ = json.NewEncoder(w).Encode(map[string]any{
-			"issuer": srv.URL, "authorization_endpoint": srv.URL + "/auth", "token_endpoint": srv.URL + "/token",
-			"jwks_uri": srv.URL + "/keys", "code_challenge_methods_supported": []string{"plain"},
-		})
-	}))
-	defer srv.Close()
-	if _, err := DiscoverOIDC(t.Context(), "plain", srv.URL, "id", "secret"); err == nil {
+	issuer := discovery(t, map[string]any{"code_challenge_methods_supported": []string{"plain"}})
+	if _, err := DiscoverOIDC(t.Context(), "plain", issuer, "id", "secret"); err == nil {
 		t.Fatalf("DiscoverOIDC() of a provider without S256 = nil error, want one")
 	}
 }

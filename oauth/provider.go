@@ -305,10 +305,9 @@ func (o *OIDC) Exchange(ctx context.Context, e ExchangeRequest) (ginusers.OAuthI
 		}
 		c.Email, c.EmailVerified = uc.Email, uc.EmailVerified
 	}
-	refresh, _ := tok.Extra("refresh_token").(string)
 	return ginusers.OAuthIdentity{
 		OAuthName: o.name, AccountID: idt.Subject, Email: c.Email, EmailVerified: c.verified(),
-		AccessToken: tok.AccessToken, RefreshToken: refresh, ExpiresAt: tok.Expiry,
+		AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken, ExpiresAt: tok.Expiry,
 	}, nil
 }
 

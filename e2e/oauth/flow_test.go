@@ -465,3 +465,36 @@ func TestStoredLayout(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestCallbackURL: an explicit callback URL (a frontend page that forwards
+// code and state to the API) is the redirect_uri of the authorization and
+// of the code exchange, which the provider checks against each other.
+func TestCallbackURL(t *testing.T) {
+	e := newEnv(t, envOption{mount: func(e *env, _ oauth.Provider) []ginusers.Route {
+		e.op.AddClient("spa", "spa-secret", []string{e.app.URL + "/frontend/callback"})
+		spa, err := oauth.DiscoverOIDC(e.ctx, "spa", e.op.Issuer(), "spa", "spa-secret")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs, err := oauth.Routes(e.engine.Group("/auth/spa"), e.m, e.jwt, spa, oauth.WithCallbackURL(e.app.URL+"/frontend/callback"))
+		if err != nil {
+			t.Fatalf("oauth.Routes(WithCallbackURL) error = %v", err)
+		}
+		return rs
+	}})
+	e.addUser("quinn-1", "quinn@example.com", true)
+	b := e.browser()
+	authURL, _ := url.Parse(b.authorize("/auth/spa/authorize"))
+	if got := authURL.Query().Get("redirect_uri"); got != e.app.URL+"/frontend/callback" {
+		t.Fatalf("redirect_uri = %q, want the configured callback URL", got)
+	}
+	cb := b.signIn(authURL.String(), "quinn-1")
+	if cb.Path != "/frontend/callback" {
+		t.Fatalf("the provider sent the browser to %s, want the frontend's callback", cb)
+	}
+	// The frontend forwards code and state to the API.
+	a := b.get("/auth/spa/callback?" + cb.RawQuery)
+	if a.status != http.StatusOK || a.json(t)["token_type"] != "bearer" {
+		t.Fatalf("forwarded callback = %d %s, want 200 with a token", a.status, a.body)
+	}
+}

@@ -69,6 +69,8 @@ type env struct {
 type envOption struct {
 	oauth   []oauth.Option
 	manager []ginusers.Option
+	// mount mounts more routes with the provider before any request.
+	mount func(e *env, p oauth.Provider) []ginusers.Route
 }
 
 // newEnv starts the provider and the app. Every test gets its own
@@ -159,6 +161,9 @@ func newEnv(t *testing.T, eo envOption) *env {
 		t.Fatalf("oauth.AssociateRoutes() error = %v", err)
 	}
 	e.routes = append(append(append(e.routes, login...), cookieLogin...), assoc...)
+	if eo.mount != nil {
+		e.routes = append(e.routes, eo.mount(e, p)...)
+	}
 	e.doc = e.spec()
 	return e
 }

@@ -316,7 +316,8 @@ func (b *builder) operation(r ginusers.Route) Schema {
 		if len(sec) > 0 {
 			op["security"] = sec
 		}
-	} else if r.Backend != nil {
+	} else if r.Backend != nil && r.Request != nil {
+		// A login form: a cookie backend refuses it cross-site.
 		if _, ok := r.Backend.Transport().(ginusers.RequestChecker); ok {
 			resp["403"] = errorResponse("Forbidden: a cross-origin request")
 		}
