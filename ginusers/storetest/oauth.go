@@ -58,6 +58,7 @@ var oauthSuite = []struct {
 	{"Update leaves the accounts alone", testOAuthUpdateKeeps},
 	{"concurrent links of one account to different users: exactly one wins", testOAuthConcurrentTaken},
 	{"concurrent links of different accounts to one user all survive", testOAuthConcurrentAdds},
+	{"concurrent Creates with one account: exactly one wins", testOAuthConcurrentCreate},
 }
 
 var expiry = time.Date(2030, time.January, 2, 3, 4, 5, 0, time.UTC)
@@ -356,5 +357,43 @@ func testOAuthConcurrentAdds(t *testing.T, s store, os oauthStore) {
 	}
 	if got.Verified {
 		t.Fatalf("a concurrent Update() of is_verified was lost")
+	}
+}
+
+func testOAuthConcurrentCreate(t *testing.T, s store, os oauthStore) {
+	var (
+		wg    sync.WaitGroup
+		start = make(chan struct{})
+		mu    sync.Mutex
+		won   int
+		taken int
+		other []error
+	)
+	for i := range racers {
+		wg.Go(func() {
+			u := fullUser(fmt.Sprintf("pretender%02d@camelot.bt", i))
+			u.OAuthAccounts = []ginusers.OAuthAccount{account("google", "grail")}
+			<-start
+			err := s.Create(t.Context(), u)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				won++
+			case errors.Is(err, ginusers.ErrOAuthAccountTaken):
+				taken++
+			default:
+				other = append(other, err)
+			}
+		})
+	}
+	close(start)
+	waitRacers(t, &wg, fmt.Sprintf("%d concurrent Create() with one account", racers))
+	if won != 1 || taken != racers-1 || len(other) != 0 {
+		t.Fatalf("%d concurrent Create() with one account: %d succeeded, %d ErrOAuthAccountTaken, other errors %v; want 1, %d, none",
+			racers, won, taken, other, racers-1)
+	}
+	if _, err := getByAccount(t, os, "google", "grail"); err != nil {
+		t.Fatalf("GetByOAuthAccount() after the race error = %v, want the winner", err)
 	}
 }
