@@ -46,6 +46,13 @@
 //	                in browsers that require it
 //	REDIS_URL       also serve a bearer backend with Redis tokens at
 //	                /auth/redis (redis://host:port/db)
+//	OIDC_ISSUER     with OIDC_CLIENT_ID and OIDC_CLIENT_SECRET: sign in
+//	OIDC_CLIENT_ID  with this OpenID provider (found by discovery) at
+//	OIDC_CLIENT_SECRET /auth/oidc (bearer), /auth/oidc-cookie (cookie) and
+//	                /auth/associate/oidc; register PUBLIC_URL followed by
+//	                each .../callback path at the provider (example/oauth.go)
+//	OIDC_REDIRECTS  comma-separated targets the cookie sign-in may redirect
+//	                to after signing in (?redirect=...), matched exactly
 //
 // Try it:
 //
@@ -224,11 +231,12 @@ func (a *app) close() {
 
 func newApp(ctx context.Context, getenv func(string) string, logger *slog.Logger) (a *app, err error) {
 	a = &app{}
-	defer func() {
+	// The app, not the named result: a failed start returns nil.
+	defer func(started *app) {
 		if err != nil {
-			a.close()
+			started.close()
 		}
-	}()
+	}(a)
 	timeout, err := mongoTimeout(getenv)
 	if err != nil {
 		return nil, err
@@ -330,6 +338,11 @@ func newApp(ctx context.Context, getenv func(string) string, logger *slog.Logger
 	}
 	ginusers.ConfigureEngine(e) // FastAPI's 404 and 405 answers
 	a.routes = ginusers.Routes(e, m)
+	oauthRoutes, err := mountOAuth(ctx, e, m, publicURL, getenv, logger) // example/oauth.go
+	if err != nil {
+		return nil, err
+	}
+	a.routes = append(a.routes, oauthRoutes...)
 	// The example's own route, with the same helpers: authenticated and
 	// documented like the built-in ones.
 	a.routes = append(a.routes, ginusers.Mount(e, m, ginusers.Route{

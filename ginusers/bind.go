@@ -42,6 +42,21 @@ func unprocessable(errs ...fieldError) *requestError {
 	return &requestError{status: http.StatusUnprocessableEntity, detail: errs}
 }
 
+// QueryError returns an error that [Mount] answers 422 in FastAPI's shape
+// for the query parameter name: {"detail": [{"type": typ, "loc":
+// ["query", name], "msg": msg}]}. typ is FastAPI's error type ("missing",
+// "value_error", "string_too_long", ...).
+func QueryError(name, typ, msg string) error {
+	return &requestError{status: http.StatusUnprocessableEntity, detail: []fieldError{{Type: typ, Loc: []any{"query", name}, Msg: msg}}}
+}
+
+// BadRequest returns an error that [Mount] answers 400 {"detail": detail},
+// for a route's refusal that has no domain error: a status phrase ("Bad
+// Request") or an [ErrorCode]. detail is shown to the client as it is.
+func BadRequest(detail string) error {
+	return &requestError{status: http.StatusBadRequest, detail: detail}
+}
+
 func fieldErr(typ, msg string, loc ...any) fieldError {
 	return fieldError{Type: typ, Loc: append([]any{"body"}, loc...), Msg: msg}
 }

@@ -61,6 +61,13 @@
 // mounted, for documentation; applications add their own routes the same
 // way. Middleware: [RequireUser], [RequireUserFrom], [OptionalUser].
 //
+// Sign-in with OAuth and OpenID providers lives in the module
+// github.com/ginusers/kit/oauth; the core keeps its domain: the accounts
+// ([User.OAuthAccounts], [OAuthStore]), the verbs that decide who signs in
+// ([Manager.OAuthCallback], [Manager.OAuthAssociate]), the signed state
+// ([Manager.IssueOAuthState]) and the sealing of provider tokens
+// ([WithOAuthTokenKey], [Manager.OAuthTokens]).
+//
 // # Surface
 //
 // Most exported names are what an application configures (options,

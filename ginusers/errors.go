@@ -93,6 +93,30 @@ var (
 	// the store's database client (see docs/mongostore.md).
 	ErrUnavailable = errors.New("ginusers: database unavailable")
 
+	// ErrTokenExpired is wrapped, beside [ErrInvalidToken], in the error
+	// for a token that is valid but expired ([Manager.ReadOAuthState]
+	// reports an expired state with it).
+	ErrTokenExpired = errors.New("ginusers: token expired")
+
+	// ErrOAuthAccountTaken is returned (wrapped) by [Manager.OAuthAssociate]
+	// and by [OAuthStore] implementations when the provider account is
+	// linked to a user already (another one, or, for AddOAuthAccount, the
+	// same one). The OAuth routes answer it 400 OAUTH_USER_ALREADY_EXISTS.
+	ErrOAuthAccountTaken = errors.New("ginusers: the OAuth account is linked to a user already")
+
+	// ErrOAuthAccountNotFound is returned (wrapped) when a user has no
+	// linked account of that provider and id.
+	ErrOAuthAccountNotFound = errors.New("ginusers: no such OAuth account")
+
+	// ErrOAuthNoEmail is returned by [Manager.OAuthCallback] and
+	// [Manager.OAuthAssociate] when the provider gave no valid e-mail
+	// address. The OAuth routes answer it 400 OAUTH_NOT_AVAILABLE_EMAIL.
+	ErrOAuthNoEmail = errors.New("ginusers: the OAuth provider gave no e-mail address")
+
+	// ErrOAuthUnsupported is returned by the OAuth verbs of the [Manager]
+	// when its store does not implement [OAuthStore].
+	ErrOAuthUnsupported = errors.New("ginusers: the store does not keep OAuth accounts")
+
 	// ErrHashingBusy is returned when the context ends while waiting for a
 	// free password-hashing slot (see [WithMaxConcurrentHashes]).
 	ErrHashingBusy = errors.New("ginusers: password hashing is busy")
@@ -125,6 +149,11 @@ const (
 	CodeVerifyUserAlreadyVerified    ErrorCode = "VERIFY_USER_ALREADY_VERIFIED"
 	CodeUpdateUserEmailAlreadyExists ErrorCode = "UPDATE_USER_EMAIL_ALREADY_EXISTS"
 	CodeUpdateUserInvalidPassword    ErrorCode = "UPDATE_USER_INVALID_PASSWORD"
+	CodeOAuthNotAvailableEmail       ErrorCode = "OAUTH_NOT_AVAILABLE_EMAIL"
+	CodeOAuthUserAlreadyExists       ErrorCode = "OAUTH_USER_ALREADY_EXISTS"
+	CodeOAuthInvalidState            ErrorCode = "OAUTH_INVALID_STATE"
+	CodeAccessTokenAlreadyExpired    ErrorCode = "ACCESS_TOKEN_ALREADY_EXPIRED"
+	CodeAccessTokenDecodeError       ErrorCode = "ACCESS_TOKEN_DECODE_ERROR"
 )
 
 // ConfigError is returned by [New] and the constructors of strategies for

@@ -44,6 +44,12 @@ type Route struct {
 	// (nil for none, as with 204).
 	Success  int
 	Response *Body
+	// Redirect, when not zero, is a redirection status (303 See Other)
+	// the route may answer instead of Success, with a Location header.
+	Redirect int
+	// Query lists the query parameters the route reads, for
+	// documentation.
+	Query []Param
 	// Errors maps domain errors to the route's own answers (a 400 with an
 	// [ErrorCode]); the answers every route gives (401, 403, 404, 422, 413,
 	// 503, 500) need no entry.
@@ -52,6 +58,15 @@ type Route struct {
 	// caller is authenticated (see [Auth]). It writes the success answer;
 	// an error it returns is answered by the Manager's error writer.
 	Handle func(c *gin.Context) error
+}
+
+// Param is a query parameter of a [Route], for documentation.
+type Param struct {
+	Name, Description string
+	// Required: the route answers 400 or 422 without it.
+	Required bool
+	// Repeated: the parameter may be given several times (?a=1&a=2).
+	Repeated bool
 }
 
 // Auth is the authentication a [Route] needs: a session (401 without
@@ -270,6 +285,7 @@ func (r Route) clone() Route {
 		r.Response = &b
 	}
 	r.Errors = slices.Clone(r.Errors)
+	r.Query = slices.Clone(r.Query)
 	return r
 }
 

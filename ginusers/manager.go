@@ -28,6 +28,8 @@ type Manager[F any] struct {
 	backends []*Backend
 	verify   *tokenCodec
 	reset    *tokenCodec
+	state    *tokenCodec
+	sealer   *tokenSealer
 	logger   *slog.Logger
 	now      func() time.Time
 	queue    *deliveryQueue
@@ -69,8 +71,16 @@ func New[F any](store Store[F], opts ...Option) (*Manager[F], error) {
 	if m.reset, err = newTokenCodec(cfg.resetSecret, AudienceReset, cfg.resetLifetime); err != nil {
 		return nil, err
 	}
-	m.verify.clock, m.reset.clock = m.now, m.now
-	m.verify.audienceString, m.reset.audienceString = true, true
+	if m.state, err = newTokenCodec(cfg.secret, audienceOAuthState, cfg.oauthStateLife); err != nil {
+		return nil, err
+	}
+	m.verify.clock, m.reset.clock, m.state.clock = m.now, m.now, m.now
+	m.verify.audienceString, m.reset.audienceString, m.state.audienceString = true, true, true
+	if len(cfg.oauthKeys) > 0 {
+		if m.sealer, err = newTokenSealer(cfg.oauthKeys); err != nil {
+			return nil, err
+		}
+	}
 	m.backends = cfg.backends
 	if len(m.backends) == 0 {
 		s, err := NewJWTStrategy(cfg.secret, WithJWTLifetime(cfg.tokenLifetime))

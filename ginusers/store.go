@@ -182,3 +182,43 @@ type AccessTokenStore interface {
 	// index, Redis key expiry) may do nothing.
 	DeleteExpiredTokens(ctx context.Context, now time.Time) (int64, error)
 }
+
+// OAuthStore is implemented by stores that keep the OAuth accounts of
+// users ([User.OAuthAccounts]) and find users by them. The OAuth verbs of
+// the [Manager] ([Manager.OAuthCallback], [Manager.OAuthAssociate]) need
+// it; they return [ErrOAuthUnsupported] for a store without it. Run
+// [github.com/ginusers/kit/ginusers/storetest.RunOAuth] against an
+// implementation to check it keeps this contract.
+//
+// One provider account is linked to at most one user: a store that
+// implements OAuthStore refuses, in [Store.Create] and AddOAuthAccount,
+// an account (OAuthName and AccountID) that a user has already, with an
+// error wrapping [ErrOAuthAccountTaken]; of concurrent writes that link
+// one account, exactly one wins. [Store.Create] stores u.OAuthAccounts with
+// the user (and sets the ID of each entry that has none). [Store.Update]
+// leaves the accounts alone. The store stores tokens as it is given them:
+// the Manager seals them first.
+type OAuthStore[F any] interface {
+	// GetByOAuthAccount returns the user who has an account entry whose
+	// OAuthName is oauthName and whose AccountID is accountID, both in the
+	// same entry, or an error wrapping [ErrUserNotFound]. Both are matched
+	// exactly, never as patterns.
+	GetByOAuthAccount(ctx context.Context, oauthName, accountID string) (*User[F], error)
+
+	// AddOAuthAccount appends acc to the accounts of the user with the
+	// given id, if every condition of when holds (as for [Store.Update]),
+	// and returns the user as written; it sets acc's ID when empty. It
+	// returns an error wrapping [ErrOAuthAccountTaken] when a user (this
+	// one included) has an entry with acc's OAuthName and AccountID,
+	// [ErrUserNotFound] when there is no such user, [ErrConflict] when a
+	// condition does not hold; in those cases nothing changes.
+	AddOAuthAccount(ctx context.Context, id string, acc OAuthAccount, when UserCondition) (*User[F], error)
+
+	// UpdateOAuthAccount replaces AccountEmail, AccessToken, RefreshToken
+	// and ExpiresAt of the entry of the user with the given id whose
+	// OAuthName and AccountID are acc's, and returns the user as written.
+	// Other entries and fields are left alone. It returns an error
+	// wrapping [ErrUserNotFound] when there is no such user, and one
+	// wrapping [ErrOAuthAccountNotFound] when the user has no such entry.
+	UpdateOAuthAccount(ctx context.Context, id string, acc OAuthAccount) (*User[F], error)
+}

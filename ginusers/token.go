@@ -47,7 +47,7 @@ const maxHeaderLength = 512
 const maxClockSkew = time.Minute
 
 // errTokenExpired marks an expired but otherwise valid token.
-var errTokenExpired = errors.New("ginusers: token expired")
+var errTokenExpired = ErrTokenExpired
 
 // tokenCodec signs and checks HS256 JWTs for one purpose (one audience).
 type tokenCodec struct {
@@ -125,6 +125,10 @@ type claims struct {
 	PasswordFgpt string
 	Jti          string
 	Epoch        string
+	// The claims of OAuth state tokens.
+	Csrftoken string
+	OAuthName string
+	Redirect  string
 }
 
 // audience is the aud claim: a string or an array of strings (RFC 7519).
@@ -239,7 +243,8 @@ func (tc *tokenCodec) verifyIssued(s string, buf *tokenBuf) ([]byte, error) {
 var claimsParsers fastjson.ParserPool
 
 // parseClaims decodes the claims strictly: the payload must be a JSON
-// object; sub, email, password_fgpt, jti and epoch must be strings, aud a string or an
+// object; sub, email, password_fgpt, jti, epoch, csrftoken, oauth_name
+// and redirect must be strings, aud a string or an
 // array of strings, exp, iat and nbf numbers, when present. A claim that
 // appears twice makes the token invalid.
 func parseClaims(payload []byte) (*claims, error) {
@@ -279,6 +284,12 @@ func parseClaims(payload []byte) (*claims, error) {
 			bit, str = 128, &c.Jti
 		case "epoch":
 			bit, str = 256, &c.Epoch
+		case "csrftoken":
+			bit, str = 512, &c.Csrftoken
+		case "oauth_name":
+			bit, str = 1024, &c.OAuthName
+		case "redirect":
+			bit, str = 2048, &c.Redirect
 		default:
 			return
 		}

@@ -52,8 +52,37 @@ type User[F any] struct {
 	// out one by one (a JWT's jti, to the time it expires). The list is
 	// pruned as tokens expire and emptied when the epoch changes.
 	RevokedTokens map[string]time.Time
+	// OAuthAccounts are the accounts at OAuth and OpenID providers linked
+	// to the user (see [OAuthStore]), in the order they were linked. Their
+	// tokens are as stored: sealed with the key of [WithOAuthTokenKey]
+	// (read them with [Manager.OAuthTokens]), never written to JSON.
+	OAuthAccounts []OAuthAccount
 	// Fields are the application's own fields.
 	Fields F
+}
+
+// OAuthAccount is an account at an OAuth or OpenID provider linked to a
+// user: fastapi-users' OAuth account, stored as its Beanie adapter stores
+// it (an entry of the user's oauth_accounts array).
+type OAuthAccount struct {
+	// ID identifies the entry (fastapi-users' embedded id, a hex
+	// ObjectID in mongostore); the store sets it when empty.
+	ID string
+	// OAuthName is the provider's name ("google", "oidc").
+	OAuthName string
+	// AccountID is the provider's identifier of the account (an OpenID
+	// provider's sub): with OAuthName, it names the account. One account
+	// is linked to at most one user.
+	AccountID string
+	// AccountEmail is the address the provider gave at the last sign-in.
+	AccountEmail string
+	// AccessToken and RefreshToken are the provider's tokens as stored:
+	// sealed (AES-256-GCM) by the [Manager] when [WithOAuthTokenKey] is
+	// set, empty otherwise; plaintext when written by fastapi-users (they
+	// are sealed at the account's next sign-in). Empty when none.
+	AccessToken, RefreshToken string
+	// ExpiresAt is when the access token expires; zero if unknown.
+	ExpiresAt time.Time
 }
 
 // NoFields is the field type of applications that add no fields to [User].
@@ -68,8 +97,10 @@ type userJSON struct {
 }
 
 // MarshalJSON writes the user as a flat JSON object: id, email, is_active,
-// is_superuser, is_verified and then the application's fields. The password
-// hash is never written. A field of F whose JSON name is one of the standard
+// is_superuser, is_verified, oauth_accounts when the user has linked
+// accounts (each {"id", "oauth_name", "account_id", "account_email",
+// "expires_at"}: never the provider's tokens), and then the application's
+// fields. The password hash is never written. A field of F whose JSON name is one of the standard
 // names is dropped.
 func (u User[F]) MarshalJSON() ([]byte, error) {
 	out := make([]byte, 0, 160)
@@ -83,6 +114,9 @@ func (u User[F]) MarshalJSON() ([]byte, error) {
 	out = strconv.AppendBool(out, u.Superuser)
 	out = append(out, `,"is_verified":`...)
 	out = strconv.AppendBool(out, u.Verified)
+	if len(u.OAuthAccounts) > 0 {
+		out = appendOAuthAccounts(out, u.OAuthAccounts)
+	}
 	fi := fieldsOf(reflect.TypeFor[F]())
 	if fi.empty {
 		return append(out, '}'), nil
@@ -114,6 +148,34 @@ func (u User[F]) MarshalJSON() ([]byte, error) {
 	}
 	out = append(out, ',')
 	return append(out, extra[1:]...), nil
+}
+
+// appendOAuthAccounts appends the "oauth_accounts" member of a user's
+// JSON form: fastapi-users' OAuth account schema without the provider's
+// tokens, which never leave the server (D9).
+func appendOAuthAccounts(out []byte, accounts []OAuthAccount) []byte {
+	out = append(out, `,"oauth_accounts":[`...)
+	for i, a := range accounts {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, `{"id":`...)
+		out = appendJSONString(out, a.ID)
+		out = append(out, `,"oauth_name":`...)
+		out = appendJSONString(out, a.OAuthName)
+		out = append(out, `,"account_id":`...)
+		out = appendJSONString(out, a.AccountID)
+		out = append(out, `,"account_email":`...)
+		out = appendJSONString(out, a.AccountEmail)
+		out = append(out, `,"expires_at":`...)
+		if a.ExpiresAt.IsZero() {
+			out = append(out, "null"...)
+		} else {
+			out = strconv.AppendInt(out, a.ExpiresAt.Unix(), 10)
+		}
+		out = append(out, '}')
+	}
+	return append(out, ']')
 }
 
 // appendJSONString appends s as a JSON string, escaped as encoding/json

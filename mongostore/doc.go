@@ -28,12 +28,17 @@
 //	  "is_verified":     bool,
 //	  "session_epoch":   string,    // absent when empty
 //	  "revoked_tokens":  {jti: date, ...}, // absent when empty
+//	  "oauth_accounts":  [{"id": ObjectID, "oauth_name": string,
+//	                       "access_token": string, "account_id": string,
+//	                       "account_email": string, "expires_at": int or null,
+//	                       "refresh_token": string or null}, ...], // absent when none
 //	  ...                           // the fields of F, inline, by their bson tags
 //	}
 //
 // That is fastapi-users' layout plus email_key and the session fields, so
-// the documents of a fastapi-users service read as users here, and an
-// update here leaves fields it does not know, such as oauth_accounts, alone.
+// the documents of a fastapi-users service read as users here (their OAuth
+// accounts included: the Store is a [ginusers.OAuthStore]), and an update
+// here leaves the accounts, and fields it does not know, alone.
 // Dates are stored with millisecond precision. Give the fields of F bson
 // tags; a field of F whose key is one of the above is shadowed by it.
 //
@@ -53,6 +58,12 @@
 //     email with the collation {locale: "en", strength: 2}, so a
 //     fastapi-users service sharing the collection keeps its guarantee. It
 //     is skipped on servers without collations (FerretDB).
+//   - "oauth_account_unique": unique on (oauth_accounts.oauth_name,
+//     oauth_accounts.account_id), partial to users with accounts, so that
+//     one provider account belongs to one user across processes. FerretDB
+//     neither enforces unique indexes inside arrays nor has partial
+//     indexes: it is skipped there, and a per-account lock of the process
+//     keeps accounts unique (see docs/mongostore.md).
 //
 // A fastapi-users service that shares the collection writes no email_key:
 // the users it creates are found by e-mail here only after the next

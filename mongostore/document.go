@@ -49,6 +49,7 @@ type userDoc[F any] struct {
 	Verified        bool                 `bson:"is_verified"`
 	SessionEpoch    string               `bson:"session_epoch,omitempty"`
 	RevokedTokens   map[string]time.Time `bson:"revoked_tokens,omitempty"`
+	OAuthAccounts   []oauthDoc           `bson:"oauth_accounts,omitempty"`
 	Fields          F                    `bson:",inline"`
 }
 
@@ -65,7 +66,12 @@ func parseID(id string) (bson.ObjectID, bool) {
 
 // newDoc returns the document storing u under id.
 func newDoc[F any](id bson.ObjectID, u *ginusers.User[F]) *userDoc[F] {
+	var accounts []oauthDoc
+	for i := range u.OAuthAccounts {
+		accounts = append(accounts, newOAuthDoc(&u.OAuthAccounts[i]))
+	}
 	return &userDoc[F]{
+		OAuthAccounts:   accounts,
 		ID:              id,
 		Email:           u.Email,
 		EmailKey:        ginusers.EmailKey(u.Email),
@@ -91,6 +97,9 @@ func (d *userDoc[F]) user() *ginusers.User[F] {
 		Verified:       d.Verified,
 		SessionEpoch:   d.SessionEpoch,
 		Fields:         d.Fields,
+	}
+	for i := range d.OAuthAccounts {
+		u.OAuthAccounts = append(u.OAuthAccounts, d.OAuthAccounts[i].account())
 	}
 	if len(d.RevokedTokens) > 0 {
 		u.RevokedTokens = make(map[string]time.Time, len(d.RevokedTokens))

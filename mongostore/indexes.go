@@ -43,6 +43,14 @@ const backfillBatch = 1000
 //     email with the collation {locale: "en", strength: 2}. A server without
 //     collations (FerretDB answers NotImplemented, code 238) is not an
 //     error: email_key alone keeps addresses unique.
+//  5. creates the unique index "oauth_account_unique" on
+//     (oauth_accounts.oauth_name, oauth_accounts.account_id), partial to
+//     users with accounts, so that one provider account belongs to one
+//     user across processes. FerretDB does not enforce unique indexes
+//     inside arrays and has no partial indexes (NotImplemented): there,
+//     not an error, and the Store's per-account lock keeps accounts unique
+//     within the process. Users sharing an account make it fail with an
+//     error wrapping [ginusers.ErrOAuthAccountTaken].
 //
 // If two users' addresses are equal ignoring case, or once their domains
 // are compared in IDNA form (alice@ｅxample.com and alice@example.com),
@@ -72,7 +80,7 @@ func (s *Store[F]) EnsureIndexes(ctx context.Context) error {
 	if err != nil && !isNotImplemented(err) {
 		return indexError(collationIndex, err)
 	}
-	return nil
+	return s.ensureOAuthIndex(ctx)
 }
 
 func indexError(name string, err error) error {

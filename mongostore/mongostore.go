@@ -37,7 +37,10 @@ type Store[F any] struct {
 	backfillBatch int64
 }
 
-var _ ginusers.Store[ginusers.NoFields] = (*Store[ginusers.NoFields])(nil)
+var (
+	_ ginusers.Store[ginusers.NoFields]      = (*Store[ginusers.NoFields])(nil)
+	_ ginusers.OAuthStore[ginusers.NoFields] = (*Store[ginusers.NoFields])(nil)
+)
 
 // Option configures [New].
 type Option func(*storeOptions)
@@ -86,10 +89,22 @@ func (s *Store[F]) Create(ctx context.Context, u *ginusers.User[F]) error {
 		return s.schemaErr
 	}
 	doc := newDoc(bson.NewObjectID(), u)
+	if len(u.OAuthAccounts) > 0 {
+		// One account, one user: checked and written under the accounts'
+		// locks (and refused by the unique index on MongoDB).
+		unlock := s.lockLinks(u.OAuthAccounts)
+		defer unlock()
+		if err := s.checkUnlinked(ctx, u.OAuthAccounts); err != nil {
+			return err
+		}
+	}
 	if _, err := s.coll.InsertOne(ctx, doc); err != nil {
-		return wrapWrite("create user", err)
+		return linkError("create user", err)
 	}
 	u.ID = doc.ID.Hex()
+	for i := range u.OAuthAccounts {
+		u.OAuthAccounts[i].ID = doc.OAuthAccounts[i].ID.Hex()
+	}
 	return nil
 }
 
@@ -143,9 +158,9 @@ func (s *Store[F]) findOne(ctx context.Context, op string, filter bson.D) (*ginu
 // ID id (or id cannot be parsed), one wrapping [ginusers.ErrConflict] when
 // the user exists but a condition does not hold, and one wrapping both
 // [ginusers.ErrUserExists] and the driver's error when another user has the
-// new [ginusers.EmailKey]; in these cases nothing changes. Fields of the
-// document that are not part of the schema, such as fastapi-users'
-// oauth_accounts, are left alone.
+// new [ginusers.EmailKey]; in these cases nothing changes. The OAuth
+// accounts, and fields of the document that are not part of the schema,
+// are left alone.
 func (s *Store[F]) Update(ctx context.Context, id string, ch ginusers.UserChange[F], when ginusers.UserCondition) (*ginusers.User[F], error) {
 	if s.schemaErr != nil {
 		return nil, s.schemaErr

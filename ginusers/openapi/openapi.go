@@ -89,11 +89,22 @@ func Document[F any](m *ginusers.Manager[F], info Info, routes ...ginusers.Route
 			return nil, fmt.Errorf("openapi: %s %s is described twice", r.Method, r.Path)
 		}
 		op := b.operation(r)
-		if len(params) > 0 {
-			var ps []any
-			for _, p := range params {
-				ps = append(ps, Schema{"name": p, "in": "path", "required": true, "schema": Schema{"type": "string"}})
+		var ps []any
+		for _, p := range params {
+			ps = append(ps, Schema{"name": p, "in": "path", "required": true, "schema": Schema{"type": "string"}})
+		}
+		for _, q := range r.Query {
+			p := Schema{"name": q.Name, "in": "query", "required": q.Required, "schema": Schema{"type": "string"}}
+			if q.Repeated {
+				p["schema"] = Schema{"type": "array", "items": Schema{"type": "string"}}
+				p["style"], p["explode"] = "form", true
 			}
+			if q.Description != "" {
+				p["description"] = q.Description
+			}
+			ps = append(ps, p)
+		}
+		if len(ps) > 0 {
 			op["parameters"] = ps
 		}
 		item[strings.ToLower(r.Method)] = op
@@ -175,6 +186,8 @@ func check(r ginusers.Route, seen map[string]bool) error {
 		return fmt.Errorf("openapi: route %q: a %d answer needs a documented body (ShapeNull for null)", r.Name, r.Success)
 	case r.Success == http.StatusNoContent && r.Response != nil:
 		return fmt.Errorf("openapi: route %q: a 204 answer has no body", r.Name)
+	case r.Redirect != 0 && (r.Redirect < 300 || r.Redirect > 399):
+		return fmt.Errorf("openapi: route %q: redirect status %d is not a 3xx", r.Name, r.Redirect)
 	}
 	for _, ec := range r.Errors {
 		if ec.Status < 400 || ec.Status > 599 {
@@ -274,6 +287,17 @@ func (b *builder) operation(r ginusers.Route) Schema {
 				"content":     Schema{"application/json": Schema{"schema": ref("ErrorModel"), "examples": examples}},
 			}
 		}
+		for _, ec := range r.Errors {
+			if st := fmt.Sprint(ec.Status); ec.Status != http.StatusBadRequest && resp[st] == nil {
+				resp[st] = errorResponse(http.StatusText(ec.Status) + ": " + string(ec.Code))
+			}
+		}
+	}
+	if r.Redirect != 0 {
+		resp[fmt.Sprint(r.Redirect)] = Schema{
+			"description": http.StatusText(r.Redirect),
+			"headers":     Schema{"Location": Schema{"schema": Schema{"type": "string"}, "description": "where the browser goes next"}},
+		}
 	}
 	if r.Auth != nil {
 		u := errorResponse("Unauthorized: no valid token, or an inactive user")
@@ -293,7 +317,8 @@ func (b *builder) operation(r ginusers.Route) Schema {
 		if len(sec) > 0 {
 			op["security"] = sec
 		}
-	} else if r.Backend != nil {
+	} else if r.Backend != nil && r.Request != nil {
+		// A login form: a cookie backend refuses it cross-site.
 		if _, ok := r.Backend.Transport().(ginusers.RequestChecker); ok {
 			resp["403"] = errorResponse("Forbidden: a cross-origin request")
 		}
@@ -303,6 +328,8 @@ func (b *builder) operation(r ginusers.Route) Schema {
 	}
 	if r.Request != nil {
 		resp["413"] = errorResponse("Request Entity Too Large")
+	}
+	if r.Request != nil || len(r.Query) > 0 {
 		resp["422"] = Schema{"description": "Validation Error", "content": Schema{"application/json": Schema{"schema": ref("HTTPValidationError")}}}
 	}
 	resp["500"] = errorResponse("Internal Server Error")
@@ -442,6 +469,20 @@ func (b *builder) userSchemas(f reflect.Type) {
 		"is_active":    Schema{"type": "boolean"},
 		"is_superuser": Schema{"type": "boolean"},
 		"is_verified":  Schema{"type": "boolean"},
+	}
+	read["oauth_accounts"] = Schema{
+		"type":        "array",
+		"description": "the accounts at OAuth providers linked to the user, when there are any (never their tokens)",
+		"items": Schema{
+			"type": "object", "required": []any{"id", "oauth_name", "account_id", "account_email", "expires_at"},
+			"properties": Schema{
+				"id":            Schema{"type": "string"},
+				"oauth_name":    Schema{"type": "string"},
+				"account_id":    Schema{"type": "string"},
+				"account_email": Schema{"type": "string"},
+				"expires_at":    Schema{"type": []any{"integer", "null"}, "description": "when the provider's access token expires, in seconds since 1970"},
+			},
+		},
 	}
 	readReq := []any{"id", "email", "is_active", "is_superuser", "is_verified"}
 	create := Schema{

@@ -39,7 +39,10 @@ type MemStore[F any] struct {
 	byEmail map[string]string            // EmailKey -> ID
 }
 
-var _ ginusers.Store[ginusers.NoFields] = (*MemStore[ginusers.NoFields])(nil)
+var (
+	_ ginusers.Store[ginusers.NoFields]      = (*MemStore[ginusers.NoFields])(nil)
+	_ ginusers.OAuthStore[ginusers.NoFields] = (*MemStore[ginusers.NoFields])(nil)
+)
 
 // NewMemStore returns an empty MemStore.
 func NewMemStore[F any]() *MemStore[F] { return &MemStore[F]{} }
@@ -74,9 +77,21 @@ func (s *MemStore[F]) Create(ctx context.Context, u *ginusers.User[F]) error {
 	if _, ok := s.byEmail[key]; ok {
 		return fmt.Errorf("storetest: create user: %w", ginusers.ErrUserExists)
 	}
+	for i, a := range u.OAuthAccounts {
+		if s.oauthOwner(a.OAuthName, a.AccountID) != nil || slices.ContainsFunc(u.OAuthAccounts[:i], func(b ginusers.OAuthAccount) bool {
+			return b.OAuthName == a.OAuthName && b.AccountID == a.AccountID
+		}) {
+			return fmt.Errorf("storetest: create user: %w", ginusers.ErrOAuthAccountTaken)
+		}
+	}
 	id := newID()
 	for s.users[id] != nil {
 		id = newID()
+	}
+	for i := range u.OAuthAccounts {
+		if u.OAuthAccounts[i].ID == "" {
+			u.OAuthAccounts[i].ID = newID()[:24]
+		}
 	}
 	c := storedUser(u)
 	c.ID = id
@@ -248,7 +263,22 @@ func storedUser[F any](u *ginusers.User[F]) *ginusers.User[F] {
 	} else {
 		c.RevokedTokens = nil
 	}
+	for i := range c.OAuthAccounts {
+		c.OAuthAccounts[i].ExpiresAt = storedExpiry(c.OAuthAccounts[i].ExpiresAt)
+	}
+	if len(c.OAuthAccounts) == 0 {
+		c.OAuthAccounts = nil
+	}
 	return c
+}
+
+// storedExpiry is an account's expiry as stored: whole seconds in UTC (an
+// integer of seconds in fastapi-users' layout), zero for none.
+func storedExpiry(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return time.Unix(t.Unix(), 0).UTC()
 }
 
 // cloneUser returns a deep copy of u.
@@ -256,6 +286,7 @@ func cloneUser[F any](u *ginusers.User[F]) *ginusers.User[F] {
 	c := *u
 	c.Fields = deepCopy(u.Fields)
 	c.RevokedTokens = maps.Clone(u.RevokedTokens)
+	c.OAuthAccounts = slices.Clone(u.OAuthAccounts)
 	return &c
 }
 
@@ -463,4 +494,81 @@ func memMatches[F any](u *ginusers.User[F], q ginusers.UserQuery) bool {
 		(q.Active == nil || *q.Active == u.Active) &&
 		(q.Verified == nil || *q.Verified == u.Verified) &&
 		(q.Superuser == nil || *q.Superuser == u.Superuser)
+}
+
+// oauthOwner returns the user with an account entry (oauthName,
+// accountID), or nil; s.mu must be held.
+func (s *MemStore[F]) oauthOwner(oauthName, accountID string) *ginusers.User[F] {
+	for _, u := range s.users {
+		for _, a := range u.OAuthAccounts {
+			if a.OAuthName == oauthName && a.AccountID == accountID {
+				return u
+			}
+		}
+	}
+	return nil
+}
+
+// GetByOAuthAccount implements [ginusers.OAuthStore].
+func (s *MemStore[F]) GetByOAuthAccount(ctx context.Context, oauthName, accountID string) (*ginusers.User[F], error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("storetest: get user by oauth account: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.oauthOwner(oauthName, accountID)
+	if u == nil {
+		return nil, fmt.Errorf("storetest: get user by oauth account: %w", ginusers.ErrUserNotFound)
+	}
+	return cloneUser(u), nil
+}
+
+// AddOAuthAccount implements [ginusers.OAuthStore], under the store's
+// lock.
+func (s *MemStore[F]) AddOAuthAccount(ctx context.Context, id string, acc ginusers.OAuthAccount, when ginusers.UserCondition) (*ginusers.User[F], error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("storetest: add oauth account: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, ok := s.users[id]
+	switch {
+	case !ok:
+		return nil, fmt.Errorf("storetest: add oauth account: %w", ginusers.ErrUserNotFound)
+	case !holds(old, when):
+		return nil, fmt.Errorf("storetest: add oauth account: %w", ginusers.ErrConflict)
+	case s.oauthOwner(acc.OAuthName, acc.AccountID) != nil:
+		return nil, fmt.Errorf("storetest: add oauth account: %w", ginusers.ErrOAuthAccountTaken)
+	}
+	if acc.ID == "" {
+		acc.ID = newID()[:24]
+	}
+	next := cloneUser(old)
+	next.OAuthAccounts = append(next.OAuthAccounts, acc)
+	s.users[id] = storedUser(next)
+	return cloneUser(s.users[id]), nil
+}
+
+// UpdateOAuthAccount implements [ginusers.OAuthStore].
+func (s *MemStore[F]) UpdateOAuthAccount(ctx context.Context, id string, acc ginusers.OAuthAccount) (*ginusers.User[F], error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("storetest: update oauth account: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, ok := s.users[id]
+	if !ok {
+		return nil, fmt.Errorf("storetest: update oauth account: %w", ginusers.ErrUserNotFound)
+	}
+	next := cloneUser(old)
+	i := slices.IndexFunc(next.OAuthAccounts, func(a ginusers.OAuthAccount) bool {
+		return a.OAuthName == acc.OAuthName && a.AccountID == acc.AccountID
+	})
+	if i < 0 {
+		return nil, fmt.Errorf("storetest: update oauth account: %w", ginusers.ErrOAuthAccountNotFound)
+	}
+	e := &next.OAuthAccounts[i]
+	e.AccountEmail, e.AccessToken, e.RefreshToken, e.ExpiresAt = acc.AccountEmail, acc.AccessToken, acc.RefreshToken, acc.ExpiresAt
+	s.users[id] = storedUser(next)
+	return cloneUser(s.users[id]), nil
 }

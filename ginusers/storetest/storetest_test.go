@@ -133,3 +133,9 @@ func TestMemStoreListRefusesLimitsOutOfRange(t *testing.T) {
 		}
 	}
 }
+
+func TestMemStoreOAuth(t *testing.T) {
+	storetest.RunOAuth(t, func(*testing.T) ginusers.Store[storetest.Fields] {
+		return storetest.NewMemStore[storetest.Fields]()
+	})
+}

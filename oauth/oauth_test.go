@@ -1,0 +1,172 @@
+package oauth
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"golang.org/x/oauth2"
+)
+
+func TestRedirectTargets(t *testing.T) {
+	for _, bad := range []string{
+		"", "//evil.example", "/\\evil.example", "https://user@app.example/x", "javascript:alert(1)",
+		"ftp://app.example/x", "https://app.example/x#frag", "https:///x", " /x", "/x\n", "app.example/x", "mailto:a@b",
+	} {
+		if _, err := newRedirects([]string{bad}); err == nil {
+			t.Fatalf("newRedirects(%q) = nil error, want one", bad)
+		}
+	}
+	r, err := newRedirects([]string{"/account", "https://app.example/welcome"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for target, want := range map[string]bool{
+		"/account": true, "https://app.example/welcome": true,
+		"/account/": false, "/Account": false, "/account?x=1": false, "//app.example/account": false,
+		"https://app.example/welcome/": false, "https://app.example.evil/welcome": false,
+		"https://app.example@evil.example/welcome": false, "https://APP.example/welcome": false, "": false,
+	} {
+		if got := r.allows(target); got != want {
+			t.Fatalf("allows(%q) = %v, want %v", target, got, want)
+		}
+	}
+}
+
+func TestFlowSecret(t *testing.T) {
+	a, b := newFlowSecret(), newFlowSecret()
+	if a == b {
+		t.Fatalf("two flows got the same secret")
+	}
+	got, ok := parseFlowSecret(a.cookieValue())
+	if !ok || got != a {
+		t.Fatalf("parseFlowSecret(cookieValue()) = %v, %v; want the secret", got, ok)
+	}
+	for _, bad := range []string{"", "short", a.cookieValue() + "A", a.cookieValue()[:42] + "=", strings.Repeat("A", 44)} {
+		if _, ok := parseFlowSecret(bad); ok {
+			t.Fatalf("parseFlowSecret(%q) ok, want refused", bad)
+		}
+	}
+	if !a.matches(a.csrf()) || a.matches(b.csrf()) || a.matches("") {
+		t.Fatalf("matches() does not tell the flows apart")
+	}
+	v := a.verifier()
+	if len(v) != 43 || v == a.csrf() || v == a.nonce() || a.csrf() == a.nonce() {
+		t.Fatalf("derived values are not distinct 43-character strings: %q %q %q", v, a.csrf(), a.nonce())
+	}
+	// RFC 7636 appendix B.
+	const verifier, challenge = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+	if got := s256(verifier); got != challenge {
+		t.Fatalf("S256(%q) = %q, want %q", verifier, got, challenge)
+	}
+}
+
+func TestAuthStyle(t *testing.T) {
+	for _, tt := range []struct {
+		methods []string
+		want    oauth2.AuthStyle
+		err     bool
+	}{
+		{nil, oauth2.AuthStyleInHeader, false},
+		{[]string{"client_secret_basic", "client_secret_post"}, oauth2.AuthStyleInHeader, false},
+		{[]string{"client_secret_post"}, oauth2.AuthStyleInParams, false},
+		{[]string{"private_key_jwt", "client_secret_post"}, oauth2.AuthStyleInParams, false},
+		{[]string{"private_key_jwt"}, 0, true},
+	} {
+		got, err := authStyle(tt.methods)
+		if (err != nil) != tt.err || got != tt.want {
+			t.Fatalf("authStyle(%v) = %v, %v; want %v, error %v", tt.methods, got, err, tt.want, tt.err)
+		}
+	}
+}
+
+// discovery serves a discovery document with the given extra members.
+func discovery(t *testing.T, extra map[string]any) string {
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		doc := map[string]any{
+			"issuer": srv.URL, "authorization_endpoint": srv.URL + "/auth", "token_endpoint": srv.URL + "/token",
+			"jwks_uri": srv.URL + "/keys",
+		}
+		for k, v := range extra {
+			doc[k] = v
+		}
+		_ = json.NewEncoder(w).Encode(doc)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// TestDiscoverOIDCClientSecretPost: a provider that advertises only
+// client_secret_post gets the secret in the form.
+func TestDiscoverOIDCClientSecretPost(t *testing.T) {
+	issuer := discovery(t, map[string]any{
+		"token_endpoint_auth_methods_supported": []string{"client_secret_post"}, "code_challenge_methods_supported": []string{"S256"},
+	})
+	p, err := DiscoverOIDC(t.Context(), "post", issuer, "id", "secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.AuthStyle() != oauth2.AuthStyleInParams {
+		t.Fatalf("AuthStyle() = %v, want client_secret_post", p.AuthStyle())
+	}
+	u := p.AuthCodeURL(AuthRequest{State: "s", CodeChallenge: "c", Nonce: "n", RedirectURI: "https://app.example/cb", Scopes: []string{"groups", "email"}})
+	for _, want := range []string{"code_challenge=c", "code_challenge_method=S256", "nonce=n", "scope=openid+email+profile+groups", "redirect_uri=https%3A%2F%2Fapp.example%2Fcb"} {
+		if !strings.Contains(u, want) {
+			t.Fatalf("AuthCodeURL() = %s, want %s", u, want)
+		}
+	}
+}
+
+func TestDiscoverOIDCRefusesNoS256(t *testing.T) {
+	issuer := discovery(t, map[string]any{"code_challenge_methods_supported": []string{"plain"}})
+	if _, err := DiscoverOIDC(t.Context(), "plain", issuer, "id", "secret"); err == nil {
+		t.Fatalf("DiscoverOIDC() of a provider without S256 = nil error, want one")
+	}
+}
+
+// TestGitHubUserInfo reads GitHub's documented answers: the numeric id,
+// and the primary address with its verification.
+func TestGitHubUserInfo(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer gho_token" {
+			http.Error(w, "no", http.StatusUnauthorized)
+			return
+		}
+		switch r.URL.Path {
+		case "/user":
+			_, _ = w.Write([]byte(`{"login":"octocat","id":583231,"email":"public@example.com"}`))
+		case "/user/emails":
+			_, _ = w.Write([]byte(`[{"email":"other@example.com","primary":false,"verified":true},{"email":"octocat@github.example","primary":true,"verified":true}]`))
+		}
+	}))
+	defer srv.Close()
+	id, err := GitHubUserInfo(srv.URL)(context.Background(), srv.Client(), &oauth2.Token{AccessToken: "gho_token"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id.AccountID != "583231" || id.Email != "octocat@github.example" || !id.EmailVerified {
+		t.Fatalf("GitHubUserInfo() = %+v, want id 583231, the verified primary address", id)
+	}
+	if _, err := GitHubUserInfo(srv.URL)(context.Background(), srv.Client(), &oauth2.Token{AccessToken: "wrong"}); err == nil {
+		t.Fatalf("GitHubUserInfo() with a refused token = nil error, want one")
+	}
+	gh, err := GitHub("id", "secret")
+	if err != nil || gh.Name() != "github" {
+		t.Fatalf("GitHub() = %v, %v", gh, err)
+	}
+	if u := gh.AuthCodeURL(AuthRequest{State: "s", CodeChallenge: "c", RedirectURI: "https://app.example/cb"}); !strings.HasPrefix(u, "https://github.com/login/oauth/authorize?") || !strings.Contains(u, "scope=read%3Auser+user%3Aemail") || strings.Contains(u, "nonce") {
+		t.Fatalf("GitHub AuthCodeURL() = %s", u)
+	}
+}
+
+func TestProviderNames(t *testing.T) {
+	for _, name := range []string{"", "Google", "a b", "a/b", "../x", strings.Repeat("a", 65), "-x"} {
+		if _, err := NewOAuth2(name, GitHubEndpoint, "id", "s", GitHubUserInfo("https://api.github.com")); err == nil {
+			t.Fatalf("NewOAuth2(%q) = nil error, want one", name)
+		}
+	}
+}
