@@ -13,9 +13,10 @@ import (
 // (and /account.css). They sign users in through the cookie backend (a
 // database token in the cookie ginusersauth), and sign their forms with a
 // key derived from SECRET. With COOKIE_INSECURE=1 their own cookie loses
-// Secure and its __Host- prefix too, for plain-HTTP development.
-func mountAccount(e *gin.Engine, m *ginusers.Manager[Profile], secret []byte, getenv func(string) string) error {
-	opts := []account.Option{account.WithSecret(secret)}
+// Secure and its __Host- prefix too, for plain-HTTP development. The sign-in
+// and register pages link to the providers given (mountOAuth's).
+func mountAccount(e *gin.Engine, m *ginusers.Manager[Profile], secret []byte, providers []account.Provider, getenv func(string) string) error {
+	opts := []account.Option{account.WithSecret(secret), account.WithProviders(providers...)}
 	for _, b := range m.Backends() {
 		if b.Name() == "cookie" {
 			opts = append(opts, account.WithBackend(b))

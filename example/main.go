@@ -338,7 +338,7 @@ func newApp(ctx context.Context, getenv func(string) string, logger *slog.Logger
 	}
 	ginusers.ConfigureEngine(e) // FastAPI's 404 and 405 answers
 	a.routes = ginusers.Routes(e, m)
-	oauthRoutes, err := mountOAuth(ctx, e, m, publicURL, getenv, logger) // example/oauth.go
+	oauthRoutes, providers, err := mountOAuth(ctx, e, m, publicURL, getenv, logger) // example/oauth.go
 	if err != nil {
 		return nil, err
 	}
@@ -370,7 +370,7 @@ func newApp(ctx context.Context, getenv func(string) string, logger *slog.Logger
 		return nil, err
 	}
 	e.GET("/health", health(client, timeout, logger))
-	if err := mountAccount(e, m, secret, getenv); err != nil {
+	if err := mountAccount(e, m, secret, providers, getenv); err != nil {
 		return nil, err
 	}
 	if err := mountConsole(ctx, a, e, m, client.Database(dbName), getenv, logger); err != nil {

@@ -102,6 +102,31 @@ func TestExampleOAuth(t *testing.T) {
 	if code, _, body := get(c, base+"/authenticated-route", ""); code != http.StatusOK || !strings.Contains(body, "Hello king.arthur@camelot.bt!") {
 		t.Fatalf("GET /authenticated-route with the cookie = %d %s, want the greeting", code, body)
 	}
+	// The account pages link to the provider, and the link alone (no
+	// script) signs in: 303 to the provider, then back to /sign-in.
+	d := newBrowser()
+	opHost := strings.TrimPrefix(op.Issuer(), "http://")
+	const href = `<a href="/auth/oidc-cookie/authorize?browser=1&amp;redirect=%2fsign-in">Sign in with `
+	for _, page := range []string{"/sign-in", "/register"} {
+		if code, _, body := get(d, base+page, ""); code != http.StatusOK || !strings.Contains(strings.ToLower(body), strings.ToLower(href+opHost+"</a>")) {
+			t.Fatalf("GET %s = %d, want a link to sign in with %s:\n%s", page, code, opHost, body)
+		}
+	}
+	code, hdr, body = get(d, base+"/auth/oidc-cookie/authorize?browser=1&redirect=%2Fsign-in", "")
+	if code != http.StatusSeeOther || !strings.HasPrefix(hdr.Get("Location"), op.Issuer()) {
+		t.Fatalf("the account pages' link = %d (Location %q) %s, want 303 to the provider", code, hdr.Get("Location"), body)
+	}
+	cb, err = op.SignIn(ctx, d, hdr.Get("Location"), "arthur-1")
+	if err != nil {
+		t.Fatalf("signing in at the provider from the link: %v", err)
+	}
+	if code, hdr, body = get(d, cb.String(), ""); code != http.StatusSeeOther || hdr.Get("Location") != "/sign-in" {
+		t.Fatalf("callback of the link's flow = %d (Location %q) %s, want 303 to /sign-in", code, hdr.Get("Location"), body)
+	}
+	if code, _, body := get(d, base+"/sign-in", ""); code != http.StatusOK || !strings.Contains(body, `<strong id="signed-in-as">king.arthur@camelot.bt</strong>`) {
+		t.Fatalf("GET /sign-in after the provider's sign-in = %d, want it to show the user:\n%s", code, body)
+	}
+
 	// The OpenAPI document has the OAuth routes.
 	if code, _, body := get(c, base+"/openapi.json", ""); code != http.StatusOK || !strings.Contains(body, `"/auth/oidc/callback"`) || !strings.Contains(body, `"/auth/associate/oidc/authorize"`) {
 		t.Fatalf("GET /openapi.json = %d, want the OAuth routes documented", code)

@@ -110,6 +110,7 @@ var (
 		{Name: "scopes", Description: "scopes to ask for beyond the provider's own", Repeated: true},
 	}
 	redirectParam = ginusers.Param{Name: "redirect", Description: "where to send the browser after signing in: one of the targets the app allows, exactly"}
+	browserParam  = ginusers.Param{Name: "browser", Description: "1: answer 303 to the provider (with the CSRF cookie) instead of the JSON, for a plain link in a page"}
 	callbackQuery = []ginusers.Param{
 		{Name: "code", Description: "the authorization code, from the provider"},
 		{Name: "state", Description: "the state token, from the provider"},
@@ -166,10 +167,13 @@ func newFlow[F any](r gin.IRouter, m *ginusers.Manager[F], p Provider, opts []Op
 // OAuth router, mounted at /auth/<name> by [MountProviders]), signing in
 // through backend b (one of m's), and returns them:
 //
-//	GET /authorize[?scopes=...][&redirect=...]: 200 {"authorization_url":
-//	"..."} and the CSRF cookie that binds the flow to this browser. The
-//	client sends the browser to the URL. 422 for a redirect target that is
-//	not allowed ([WithRedirects]) or bad scopes.
+//	GET /authorize[?scopes=...][&redirect=...][&browser=1]: 200
+//	{"authorization_url": "..."} and the CSRF cookie that binds the flow to
+//	this browser. The client sends the browser to the URL. With browser=1
+//	(not in fastapi-users), 303 to that URL instead, so that a plain link in
+//	a page without JavaScript starts the flow (package account's
+//	WithProviders). 422 for a redirect target that is not allowed
+//	([WithRedirects]), bad scopes, or another value of browser.
 //
 //	GET /callback?code=...&state=...: where the provider sends the browser
 //	back. Before the code is exchanged: 400 with the provider's error code
@@ -203,7 +207,7 @@ func Routes[F any](r gin.IRouter, m *ginusers.Manager[F], b *ginusers.Backend, p
 	if len(f.redirects) > 0 && login.Body != nil {
 		return nil, fmt.Errorf("oauth: WithRedirects needs a backend whose login answer has no body (a cookie); backend %q answers with the token", b.Name())
 	}
-	query := slices.Clone(authorizeQuery)
+	query := append(slices.Clone(authorizeQuery), browserParam)
 	redirect := 0
 	if len(f.redirects) > 0 {
 		query = append(query, redirectParam)
@@ -220,7 +224,8 @@ func Routes[F any](r gin.IRouter, m *ginusers.Manager[F], b *ginusers.Backend, p
 			Summary: "Start signing in with " + name + ": the URL to send the browser to",
 			Query:   query,
 			Success: http.StatusOK, Response: &ginusers.Body{Shape: ginusers.ShapeGo, Type: reflect.TypeFor[authorizeAnswer]()},
-			Handle: func(c *gin.Context) error { return f.authorize(c, "") },
+			Redirect: http.StatusSeeOther,
+			Handle:   func(c *gin.Context) error { return f.authorize(c, "") },
 		},
 		ginusers.Route{
 			Name: "oauth:" + name + "." + b.Name() + ".callback", Method: http.MethodGet, Path: "/callback", Tag: "auth", Backend: b,
@@ -359,6 +364,11 @@ func (f *flow[F]) authorize(c *gin.Context, userID string) error {
 	if hasTarget && (userID != "" || !f.redirects.allows(target)) {
 		return ginusers.QueryError("redirect", "value_error", "Redirect target not allowed")
 	}
+	b, hasBrowser := c.GetQuery("browser")
+	if hasBrowser && (userID != "" || b != "1") {
+		return ginusers.QueryError("browser", "value_error", "browser must be 1, and only when signing in")
+	}
+	browser := hasBrowser
 	secret := newFlowSecret()
 	state, err := f.m.IssueOAuthState(ginusers.OAuthState{CSRF: secret.csrf(), OAuthName: f.p.Name(), UserID: userID, Redirect: target})
 	if err != nil {
@@ -369,6 +379,10 @@ func (f *flow[F]) authorize(c *gin.Context, userID string) error {
 	})
 	c.Header("Cache-Control", "no-store")
 	c.Writer.Header().Add("Set-Cookie", f.cfg.cookie.set(secret.cookieValue(), f.m.OAuthStateLifetime()))
+	if browser {
+		c.Redirect(http.StatusSeeOther, authURL)
+		return nil
+	}
 	c.JSON(http.StatusOK, authorizeAnswer{AuthorizationURL: authURL})
 	return nil
 }

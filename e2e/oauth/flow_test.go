@@ -498,3 +498,49 @@ func TestCallbackURL(t *testing.T) {
 		t.Fatalf("forwarded callback = %d %s, want 200 with a token", a.status, a.body)
 	}
 }
+
+// TestBrowserStart: with browser=1, authorize answers 303 to the provider
+// with the CSRF cookie, so that a plain link (the account pages' "Sign in
+// with ...") starts a flow the callback accepts; any other value, and
+// browser on an association, is a 422.
+func TestBrowserStart(t *testing.T) {
+	e := newEnv(t, envOption{})
+	e.addUser("carol-1", "carol@example.com", true)
+	b := e.browser()
+	a := b.get("/auth/oidc-cookie/authorize?browser=1&redirect=%2Faccount")
+	loc := a.header.Get("Location")
+	if a.status != http.StatusSeeOther || !strings.HasPrefix(loc, e.op.Issuer()) {
+		t.Fatalf("authorize?browser=1 = %d, Location %q, body %s; want 303 to the provider", a.status, loc, a.body)
+	}
+	if b.cookie("fastapiusersoauthcsrf") == "" {
+		t.Fatalf("authorize?browser=1 set no CSRF cookie")
+	}
+	a = b.get(b.signIn(loc, "carol-1").String())
+	if a.status != http.StatusSeeOther || a.header.Get("Location") != "/account" || b.cookie("ginusersauth") == "" {
+		t.Fatalf("callback of a flow started by a link = %d, Location %q, cookie %q; want 303 to /account with the cookie",
+			a.status, a.header.Get("Location"), b.cookie("ginusersauth"))
+	}
+	if me := b.me(); me.status != http.StatusOK || me.json(t)["email"] != "carol@example.com" {
+		t.Fatalf("GET /users/me after a flow started by a link = %d %s, want carol", me.status, me.body)
+	}
+
+	// The flow is bound to the browser that followed the link: another
+	// browser opening the provider's URL is refused at the callback.
+	a = b.get("/auth/oidc-cookie/authorize?browser=1")
+	other := e.browser()
+	if a = other.get(other.signIn(a.header.Get("Location"), "carol-1").String()); a.status != http.StatusBadRequest {
+		t.Fatalf("callback in another browser of a flow started by a link = %d %s, want 400", a.status, a.body)
+	}
+
+	for _, path := range []string{
+		"/auth/oidc/authorize?browser=0", "/auth/oidc/authorize?browser=true", "/auth/oidc/authorize?browser=",
+	} {
+		if a := b.get(path); a.status != http.StatusUnprocessableEntity {
+			t.Fatalf("GET %s = %d %s, want 422", path, a.status, a.body)
+		}
+	}
+	_, assoc := e.passwordUser("dan@example.com", true)
+	if a := assoc.get("/auth/associate/oidc/authorize?browser=1"); a.status != http.StatusUnprocessableEntity {
+		t.Fatalf("associate authorize?browser=1 = %d %s, want 422", a.status, a.body)
+	}
+}

@@ -63,6 +63,12 @@ func Mount[F any](r gin.IRouter, m *ginusers.Manager[F], opts ...Option) error {
 		}
 		p.afterSignIn = cfg.afterSignIn
 	}
+	for _, pr := range cfg.providers {
+		if strings.TrimSpace(pr.Label) == "" || !localPath(pr.Path) {
+			return fmt.Errorf("account: WithProviders: provider %q: a label and a local path are required (got path %q)", pr.Label, pr.Path)
+		}
+	}
+	p.providers = slices.Clone(cfg.providers)
 	msgs := maps.Clone(defaultMessages)
 	for _, k := range slices.Sorted(maps.Keys(cfg.messages)) {
 		if _, ok := msgs[k]; !ok {
@@ -171,6 +177,7 @@ type pages[F any] struct {
 	backend     *ginusers.Backend
 	paths       Paths
 	afterSignIn string
+	providers   []Provider
 	tokens      *formTokens
 	cop         *http.CrossOriginProtection
 	render      *renderer
@@ -180,7 +187,7 @@ type pages[F any] struct {
 // data returns the data of page pg for c, with a form token (setting the
 // form cookie when the request has none).
 func (p *pages[F]) data(c *gin.Context, pg Page) *Data {
-	return &Data{Page: pg, Paths: p.paths, CSRFToken: p.tokens.ensure(c.Writer, c.Request)}
+	return &Data{Page: pg, Paths: p.paths, Providers: p.providers, CSRFToken: p.tokens.ensure(c.Writer, c.Request)}
 }
 
 // show writes page t with d and status, with the security headers.

@@ -183,6 +183,10 @@ func TestMountRefusesBadConfiguration(t *testing.T) {
 		{"an unknown message key", a.m, append(ok, account.WithMessages(map[string]string{"sign_in.titel": "Anmelden"})), `unknown key "sign_in.titel"`},
 		{"a template that does not parse", a.m, append(ok, account.WithTemplates(fstest.MapFS{"sign-in.html": {Data: []byte(`{{define "content"}}{{if}}{{end}}`)}})), "template sign-in.html"},
 		{"a bad trusted origin", a.m, append(ok, account.WithTrustedOrigins("not an origin")), "WithTrustedOrigins"},
+		{"a provider link to another site", a.m, append(ok, account.WithProviders(account.Provider{Label: "Evil", Path: "https://evil.example/authorize"})), "WithProviders"},
+		{"a provider link to another host", a.m, append(ok, account.WithProviders(account.Provider{Label: "Evil", Path: "//evil.example/authorize"})), "WithProviders"},
+		{"a provider link with a script", a.m, append(ok, account.WithProviders(account.Provider{Label: "Evil", Path: "javascript:alert(1)"})), "WithProviders"},
+		{"a provider without a label", a.m, append(ok, account.WithProviders(account.Provider{Label: " ", Path: "/auth/x/authorize?browser=1"})), "WithProviders"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			e := gin.New()
@@ -385,7 +389,7 @@ func TestEmbeddedTemplatesUseEveryMessage(t *testing.T) {
 	for k := range msgs {
 		marked[k] = "«" + k + "»"
 	}
-	a := newTestApp(t, account.WithMessages(marked))
+	a := newTestApp(t, account.WithMessages(marked), account.WithProviders(account.Provider{Label: "SSO", Path: "/auth/sso/authorize?browser=1"}))
 	b := newBrowser(t, a.engine)
 	if _, err := a.m.Register(t.Context(), ginusers.UserCreate[ginusers.NoFields]{Email: "king.arthur@camelot.bt", Password: "guinevere"}); err != nil {
 		t.Fatal(err)
@@ -515,5 +519,27 @@ func TestMountOnAGroupLinksUnderIt(t *testing.T) {
 	}
 	if p := b.get("/sign-in"); p.code != 404 {
 		t.Fatalf("GET /sign-in = %d, want 404: the pages are under the group", p.code)
+	}
+}
+
+// TestProviderLinks: the sign-in and register pages link to each provider
+// given, in order, the label escaped; without providers they show none.
+func TestProviderLinks(t *testing.T) {
+	a := newTestApp(t, account.WithProviders(
+		account.Provider{Label: "Camelot SSO", Path: "/auth/oidc-cookie/authorize?browser=1&redirect=%2Fsign-in"},
+		account.Provider{Label: `<script>alert("x")</script>`, Path: "/auth/gh/authorize?browser=1"},
+	))
+	b := newBrowser(t, a.engine)
+	for _, path := range []string{"/sign-in", "/register"} {
+		p := b.get(path)
+		first := strings.Index(p.body, `<a href="/auth/oidc-cookie/authorize?browser=1&amp;redirect=%2Fsign-in">Sign in with Camelot SSO</a>`)
+		second := strings.Index(p.body, `<a href="/auth/gh/authorize?browser=1">Sign in with &lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;</a>`)
+		if p.code != http.StatusOK || first < 0 || second < first {
+			t.Fatalf("GET %s = %d, want both provider links in order, the label escaped:\n%s", path, p.code, p.body)
+		}
+	}
+	plain := newBrowser(t, newTestApp(t).engine)
+	if p := plain.get("/sign-in"); strings.Contains(p.body, "Sign in with") || strings.Contains(p.body, `class="providers"`) {
+		t.Fatalf("GET /sign-in without providers shows a provider:\n%s", p.body)
 	}
 }

@@ -25,6 +25,7 @@ var defaultMessages = map[string]string{
 	"sign_in.forgot":          "Forgot your password?",
 	"sign_in.register":        "Create an account",
 	"sign_in.verify":          "Send the verification e-mail again",
+	"sign_in.with":            "Sign in with",
 
 	"sign_out.title":         "Sign out",
 	"sign_out.question":      "Do you want to sign out?",

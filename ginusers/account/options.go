@@ -56,6 +56,7 @@ type config struct {
 	secret         []byte
 	backend        *ginusers.Backend
 	afterSignIn    string
+	providers      []Provider
 	paths          map[Page]string
 	templates      fs.FS
 	messages       map[string]string
@@ -91,6 +92,25 @@ func WithBackend(b *ginusers.Backend) Option {
 // which then shows whom the visitor is signed in as.
 func WithAfterSignIn(path string) Option {
 	return func(c *config) { c.afterSignIn = path }
+}
+
+// Provider is a way to sign in other than the password: a link the
+// sign-in and register pages show as "Sign in with <Label>".
+type Provider struct {
+	// Label names the provider to people ("Google", "Example SSO").
+	Label string
+	// Path is where the link goes: a local path that starts the provider's
+	// flow and sends the browser to it, such as package oauth's
+	// "/auth/<name>/authorize?browser=1&redirect=/sign-in" (a cookie
+	// backend, with /sign-in among its redirect targets). An absolute URL
+	// or a path to another host makes [Mount] fail.
+	Path string
+}
+
+// WithProviders lists the providers the sign-in and register pages offer,
+// in this order, below the password form.
+func WithProviders(providers ...Provider) Option {
+	return func(c *config) { c.providers = append(c.providers, providers...) }
 }
 
 // WithPath sets the path of page p, relative to the router given to

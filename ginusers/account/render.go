@@ -40,6 +40,9 @@ type Data struct {
 	State string
 	// Paths are the full paths of the pages, for links and form actions.
 	Paths Paths
+	// Providers are the other ways to sign in ([WithProviders]), for the
+	// sign-in and register pages.
+	Providers []Provider
 	// CSRFToken is the form token: every form must post it in a hidden
 	// field named "csrf_token".
 	CSRFToken string
