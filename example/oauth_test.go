@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -16,13 +17,13 @@ import (
 	"github.com/ginusers/kit/oauth/oidctest"
 )
 
-// TestExampleOAuth runs the example with OIDC_ISSUER pointing at an OpenID
-// provider in the test (zitadel's pkg/op: discovery, PKCE S256 required,
-// redirect URIs checked exactly) and signs in through the bearer and the
-// cookie backends, then reads /users/me.
-func TestExampleOAuth(t *testing.T) {
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-	defer cancel()
+// startExampleWithOIDC starts an OpenID provider in the test (zitadel's
+// pkg/op: discovery, PKCE S256 required, redirect URIs checked exactly)
+// with the user arthur-1 (king.arthur@camelot.bt, verified), and the
+// example signing in with it, over plain HTTP (COOKIE_INSECURE=1), with
+// env added; it returns the example's base URL and the provider.
+func startExampleWithOIDC(t *testing.T, env map[string]string) (string, *oidctest.Provider) {
+	t.Helper()
 	// The callback URLs must be known before the example starts: pick its port.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -37,13 +38,26 @@ func TestExampleOAuth(t *testing.T) {
 		public + "/auth/oidc/callback", public + "/auth/oidc-cookie/callback", public + "/auth/associate/oidc/callback",
 	})
 	op.AddUser(oidctest.User{Subject: "arthur-1", Email: "king.arthur@camelot.bt", EmailVerified: true})
-	base, stop := startExample(t, map[string]string{
+	vars := map[string]string{
 		"ADDR": addr, "DATA_DIR": t.TempDir(), "PUBLIC_URL": public,
 		"SECRET":      "an example secret that is long enough to sign",
 		"OIDC_ISSUER": op.Issuer(), "OIDC_CLIENT_ID": "example", "OIDC_CLIENT_SECRET": "example-secret",
-		"OIDC_REDIRECTS": "/authenticated-route", "COOKIE_INSECURE": "1",
-	})
-	defer stop()
+		"COOKIE_INSECURE": "1",
+	}
+	maps.Copy(vars, env)
+	base, stop := startExample(t, vars)
+	t.Cleanup(stop)
+	return base, op
+}
+
+// TestExampleOAuth runs the example with OIDC_ISSUER pointing at an OpenID
+// provider in the test (zitadel's pkg/op: discovery, PKCE S256 required,
+// redirect URIs checked exactly) and signs in through the bearer and the
+// cookie backends, then reads /users/me.
+func TestExampleOAuth(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	base, op := startExampleWithOIDC(t, map[string]string{"OIDC_REDIRECTS": "/authenticated-route"})
 
 	newBrowser := func() *http.Client {
 		jar, _ := cookiejar.New(nil)
@@ -116,7 +130,7 @@ func TestExampleOAuth(t *testing.T) {
 	if code != http.StatusSeeOther || !strings.HasPrefix(hdr.Get("Location"), op.Issuer()) {
 		t.Fatalf("the account pages' link = %d (Location %q) %s, want 303 to the provider", code, hdr.Get("Location"), body)
 	}
-	cb, err = op.SignIn(ctx, d, hdr.Get("Location"), "arthur-1")
+	cb, err := op.SignIn(ctx, d, hdr.Get("Location"), "arthur-1")
 	if err != nil {
 		t.Fatalf("signing in at the provider from the link: %v", err)
 	}
