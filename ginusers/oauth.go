@@ -125,6 +125,12 @@ func (m *Manager[F]) OAuthCallback(ctx context.Context, id OAuthIdentity, p OAut
 		owner, err := m.store.GetByEmail(ctx, email)
 		switch {
 		case err == nil:
+			if owner.hasOAuthAccount(id.OAuthName, id.AccountID) {
+				// Created, with this account, by a sign-in racing this
+				// one since the lookup by account above: the same user.
+				u, err := m.refreshOAuthAccount(ctx, os, owner, &id)
+				return u, false, err
+			}
 			if !p.AssociateByEmail || !id.EmailVerified || !owner.Verified {
 				return nil, false, ErrUserExists
 			}
@@ -331,3 +337,13 @@ func (m *Manager[F]) ReadOAuthState(token string) (OAuthState, error) {
 // OAuthStateLifetime returns how long OAuth states stay valid
 // ([WithOAuthStateLifetime]).
 func (m *Manager[F]) OAuthStateLifetime() time.Duration { return m.state.lifetime }
+
+// hasOAuthAccount reports whether u has the account id of provider name.
+func (u *User[F]) hasOAuthAccount(name, id string) bool {
+	for _, a := range u.OAuthAccounts {
+		if a.OAuthName == name && a.AccountID == id {
+			return true
+		}
+	}
+	return false
+}
