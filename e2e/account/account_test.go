@@ -447,6 +447,29 @@ func TestNoEnumeration(t *testing.T) {
 			t.Fatalf("verification e-mails %v, reset e-mails %v (existing, new): want a reset e-mail to the existing owner and a verification e-mail to the new one", verifyMails, resetMails)
 		}
 	})
+	// The address as a person may type it, or paste it from a mail client:
+	// with spaces around it, or with a display name. Registration
+	// normalises it, so it is the existing account's address; the extra
+	// work for an existing address must find that account too.
+	for _, typed := range []string{" " + email + " ", "King Arthur <" + email + ">"} {
+		t.Run("register as "+typed, func(t *testing.T) {
+			var resetMails [2]int
+			i := 0
+			with, _ := check(t, func(a *app, b *browser) []page {
+				p := b.submit("/register", url.Values{"email": {typed}, "password": {"excalibur"}})
+				_, r := a.delivered()
+				resetMails[i] = len(r[email])
+				i++
+				return []page{p, b.follow(p)}
+			})
+			if with.hashes != 1 {
+				t.Fatalf("registering an existing address cost %d hashes, want 1", with.hashes)
+			}
+			if resetMails != [2]int{1, 0} {
+				t.Fatalf("reset e-mails (existing, new) = %v, want the existing owner to get one", resetMails)
+			}
+		})
+	}
 	t.Run("register of an existing address keeps its password", func(t *testing.T) {
 		a := newApp(t)
 		a.register(email, "guinevere")

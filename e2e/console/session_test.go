@@ -455,3 +455,28 @@ func TestAFormTooLargeIsRefused(t *testing.T) {
 		t.Error("a form too large was written")
 	}
 }
+
+// TestADemotionInTheConsoleEndsTheSessionsForGood: an administrator
+// demoted in the console loses their console sessions then, not only at
+// their next request: otherwise a cookie left unused while demoted (in a
+// browser, or an attacker's hands) would work again once the user is
+// promoted back.
+func TestADemotionInTheConsoleEndsTheSessionsForGood(t *testing.T) {
+	e := newEnv(t)
+	e.user(adminEmail, adminPassword, true)
+	lancelot := e.user("lancelot@camelot.bt", "guinevere", true)
+	victim := e.browser()
+	victim.signIn("lancelot@camelot.bt", "guinevere")
+	wantStatus(t, "GET /users as lancelot", victim.get("/users"), 200)
+
+	admin := e.browser()
+	admin.signIn(adminEmail, adminPassword)
+	admin.get("/users/" + lancelot.ID)
+	wantStatus(t, "demote", admin.post("/users/"+lancelot.ID+"/demote", nil), http.StatusSeeOther)
+	// lancelot sends nothing while demoted; then he is promoted back.
+	wantStatus(t, "promote", admin.post("/users/"+lancelot.ID+"/promote", nil), http.StatusSeeOther)
+	if !e.get(lancelot.ID).Superuser {
+		t.Fatal("not promoted back")
+	}
+	wantSignIn(t, "GET /users with the cookie of before the demotion", victim.get("/users"))
+}

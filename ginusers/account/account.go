@@ -421,11 +421,19 @@ func (p *pages[F]) register(c *gin.Context, form url.Values) {
 		p.show(c, http.StatusBadRequest, Register, d)
 		return
 	case errors.Is(err, ginusers.ErrUserExists):
-		if err := p.spendHash(ctx, d.Email, password); err != nil {
+		// The address as Register found it taken: normalised (spaces
+		// around it, a display name), or the look-ups below miss the
+		// account, spend no hash and send no e-mail.
+		email, nerr := ginusers.NormalizeEmail(d.Email)
+		if nerr != nil {
+			p.failure(c, Register, nerr)
+			return
+		}
+		if err := p.spendHash(ctx, email, password); err != nil {
 			p.failure(c, Register, err)
 			return
 		}
-		err = p.m.RequestPasswordReset(ctx, d.Email)
+		err = p.m.RequestPasswordReset(ctx, email)
 	case u != nil:
 		if err != nil {
 			// The account was stored; an after-register hook failed.

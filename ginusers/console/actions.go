@@ -64,7 +64,16 @@ func (c *console[F]) act(ctx context.Context, req *request[F], action string, ta
 		if !target.Superuser {
 			return "unchanged", nil
 		}
-		return "demoted", c.guarded(ctx, target, ginusers.UserUpdate[F]{Superuser: &no})
+		if err := c.guarded(ctx, target, ginusers.UserUpdate[F]{Superuser: &no}); err != nil {
+			return "", err
+		}
+		// A demotion keeps the user's session epoch: their console
+		// sessions are deleted now, or one left unused while they are
+		// demoted would work again after a promotion.
+		if _, err := c.cfg.sessions.DeleteUserTokens(ctx, target.ID); err != nil {
+			c.cfg.logger.ErrorContext(ctx, "console: cannot delete the sessions of a demoted administrator", "user_id", target.ID, "error", err)
+		}
+		return "demoted", nil
 	case "verify":
 		if target.Verified {
 			return "unchanged", nil

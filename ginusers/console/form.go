@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"reflect"
 	"strconv"
@@ -363,7 +364,9 @@ func setScalar(v reflect.Value, raw string) error {
 		v.SetUint(n)
 	case reflect.Float32, reflect.Float64:
 		n, err := strconv.ParseFloat(strings.TrimSpace(raw), v.Type().Bits())
-		if err != nil {
+		// NaN and the infinities parse, but no JSON holds them: stored,
+		// they would break every JSON answer about the user.
+		if err != nil || math.IsNaN(n) || math.IsInf(n, 0) {
 			return errors.New("validation.number")
 		}
 		v.SetFloat(n)

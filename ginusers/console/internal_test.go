@@ -1,6 +1,7 @@
 package console
 
 import (
+	"encoding/json"
 	"io/fs"
 	"net/url"
 	"reflect"
@@ -194,6 +195,26 @@ func TestHumanize(t *testing.T) {
 	for in, want := range map[string]string{"first_name": "First name", "age": "Age", "x-y": "X y", "_": "_", "Plain": "Plain"} {
 		if got := humanize(in); got != want {
 			t.Errorf("humanize(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestANumberBoxRefusesNaNAndInfinities: strconv.ParseFloat reads "NaN",
+// "Inf" and "-Infinity", which no JSON can hold: stored, they would make
+// every JSON answer about the user (GET /users/me, the API's user routes)
+// fail with 500. "-Inf" even passes an upper bound such as lte=1.
+func TestANumberBoxRefusesNaNAndInfinities(t *testing.T) {
+	spec, err := newFormSpec[formFields](nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := func(k string, a ...any) string { return k }
+	for _, raw := range []string{"NaN", "nan", "Inf", "+Inf", "-Inf", "-Infinity", "1e999"} {
+		var dst formFields
+		names, errs := spec.parse(url.Values{"f.ratio": {raw}}, reflect.ValueOf(&dst).Elem(), false, msg)
+		if errs["ratio"] != "validation.number" {
+			_, jerr := json.Marshal(dst)
+			t.Errorf("f.ratio=%q: errors %v, wrote %q (ratio %v; its JSON: %v), want validation.number", raw, errs, names, dst.Ratio, jerr)
 		}
 	}
 }
