@@ -262,3 +262,36 @@ func TestAccountPagesInBrowser(t *testing.T) {
 		t.Fatalf("after signing out, /authenticated-route = %s", me)
 	}
 }
+
+// TestAccountPagesOverPlainHTTP: with COOKIE_INSECURE=1, the account
+// pages' forms work over plain HTTP on a host that is not the loopback (a
+// development machine on the LAN: app.test, mapped to 127.0.0.1 in the
+// browser). Browsers send no Sec-Fetch-Site there, so the origin check
+// reads Origin, which must then be the page's own (a no-referrer policy
+// made it "null").
+func TestAccountPagesOverPlainHTTP(t *testing.T) {
+	addr := freeAddr(t)
+	_, port, _ := strings.Cut(addr, ":")
+	base, stop := startExample(t, map[string]string{
+		"ADDR": addr, "DATA_DIR": t.TempDir(), "COOKIE_INSECURE": "1", "PUBLIC_URL": "http://app.test:" + port,
+		"SECRET": "an example secret that is long enough to sign",
+	})
+	defer stop()
+	ctx := startChromium(t, 2*time.Minute, 1000, 800)
+	site := "http://app.test:" + port
+
+	if h := open(t, ctx, site+"/register"); h != "Create an account" {
+		t.Fatalf("/register shows %q", h)
+	}
+	submitForm(t, ctx, "register", "email", "percival@camelot.bt", "password", "the holy grail")
+	act(t, ctx, "registered", chromedp.WaitVisible(chromedp.CSS("h1")))
+	if h := text(t, ctx, "h1"); h != "Check your e-mail" {
+		t.Fatalf("registering over plain HTTP on %s: the page says %q", site, h)
+	}
+	open(t, ctx, site+"/sign-in")
+	submitForm(t, ctx, "sign in", "email", "percival@camelot.bt", "password", "the holy grail")
+	act(t, ctx, "signed in", chromedp.WaitVisible(chromedp.CSS("#signed-in-as")))
+	if r := call(t, "GET", base+"/users/me", "", "", login(t, base, "percival@camelot.bt", "the holy grail")); r.body["email"] != "percival@camelot.bt" {
+		t.Fatalf("/users/me = %s", r.raw)
+	}
+}

@@ -15,9 +15,11 @@ const chromiumPath = "/usr/bin/chromium"
 // startChromium starts headless Chromium for the test and returns the
 // context of its first tab. The browser lives until timeout, or the end of
 // the test; it must start within 30 s. It reaches only the loopback: no
-// name but localhost resolves (a test uses it as a second site) and no
-// address but 127.0.0.1 is dialled, so a request for another host (a CDN,
-// say) fails at once instead of reaching the network.
+// name resolves but localhost (a test uses it as a second site) and
+// app.test (127.0.0.1 under a name that is not a secure context, as a
+// development host on the LAN is), and no address but 127.0.0.1 is
+// dialled, so a request for another host (a CDN, say) fails at once
+// instead of reaching the network.
 func startChromium(t *testing.T, timeout time.Duration, width, height int) context.Context {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
@@ -34,7 +36,7 @@ func startChromium(t *testing.T, timeout time.Duration, width, height int) conte
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-domain-reliability", true),
 		chromedp.Flag("no-pings", true),
-		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost"),
+		chromedp.Flag("host-resolver-rules", "MAP app.test 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost"),
 		chromedp.WindowSize(width, height),
 	)
 	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)

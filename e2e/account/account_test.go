@@ -615,7 +615,7 @@ func TestResetPassword(t *testing.T) {
 		p = b.get(link)
 	}
 	mustContain(t, p, 200, `<form method="post" action="/reset-password">`, `<input type="hidden" name="token" value="`+tok+`">`, `autocomplete="new-password"`)
-	if p.header.Get("Referrer-Policy") != "no-referrer" || p.header.Get("Cache-Control") != "no-store" {
+	if p.header.Get("Referrer-Policy") != "strict-origin" || p.header.Get("Cache-Control") != "no-store" {
 		t.Fatalf("reset page headers = %v", p.header)
 	}
 	if n := strings.Count(p.body, tok); n != 1 {

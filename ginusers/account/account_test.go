@@ -208,7 +208,7 @@ func TestSecurityHeadersOnEveryPage(t *testing.T) {
 		"Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
 		"X-Content-Type-Options":  "nosniff",
 		"X-Frame-Options":         "DENY",
-		"Referrer-Policy":         "no-referrer",
+		"Referrer-Policy":         "strict-origin",
 		"Cache-Control":           "no-store",
 	}
 	for _, tt := range []struct {

@@ -82,9 +82,9 @@
 // style-src 'self'; img-src 'self' data:; form-action 'self';
 // frame-ancestors 'none'; base-uri 'none'" (the pages have no script at
 // all, and work without JavaScript), X-Content-Type-Options: nosniff,
-// X-Frame-Options: DENY, Referrer-Policy: no-referrer and Cache-Control:
+// X-Frame-Options: DENY, Referrer-Policy: strict-origin and Cache-Control:
 // no-store. The reset and verification pages carry their token in the URL:
-// no Referer leaves them, they link to no other origin, and the reset form
+// a Referer from them holds the origin alone, they link to no other origin, and the reset form
 // posts the token in a hidden field to the path without a query, so it
 // never reaches the logs of a POST. A GET of the reset page does not use
 // the token (mail scanners fetch links); a GET of the verification link

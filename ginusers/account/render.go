@@ -150,6 +150,11 @@ func setSecurityHeaders(h http.Header) {
 	h.Set("Content-Security-Policy", contentSecurityPolicy)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
-	h.Set("Referrer-Policy", "no-referrer")
+	// strict-origin: a Referer holds the origin alone, never the path
+	// and its token; no-referrer would also make the Origin of the
+	// pages' own form posts "null", which the origin check must refuse
+	// where the browser sends no Sec-Fetch-Site (plain HTTP on a host
+	// other than the loopback).
+	h.Set("Referrer-Policy", "strict-origin")
 	h.Set("Cache-Control", "no-store")
 }
