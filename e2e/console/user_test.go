@@ -329,3 +329,38 @@ func (e *env) tryAPILogin(email, password string) int {
 	resp.Body.Close()
 	return resp.StatusCode
 }
+
+// TestUserPageShowsLinkedAccountsWithoutTokens: the provider accounts
+// linked to a user (package oauth) are listed on their page by provider
+// and address; their tokens, sealed or as fastapi-users stored them, never.
+func TestUserPageShowsLinkedAccountsWithoutTokens(t *testing.T) {
+	e := newEnv(t)
+	e.user(adminEmail, adminPassword, true)
+	u := e.user("gawain@camelot.bt", "green knight", false)
+	for _, acc := range []ginusers.OAuthAccount{
+		{OAuthName: "oidc", AccountID: "sub-gawain", AccountEmail: "gawain@sso.camelot.bt", AccessToken: "plaintext-access-token", RefreshToken: "plaintext-refresh-token"},
+		{OAuthName: "github", AccountID: "4242", AccountEmail: "<b>gawain</b>@github.example"},
+	} {
+		if _, err := e.store.AddOAuthAccount(t.Context(), u.ID, acc, ginusers.UserCondition{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := e.browser()
+	b.signIn(adminEmail, adminPassword)
+	p := b.get("/users/" + u.ID)
+	wantStatus(t, "GET /users/:id", p, 200)
+	for _, want := range []string{"Linked accounts", "<li>oidc (gawain@sso.camelot.bt)</li>", "<li>github (&lt;b&gt;gawain&lt;/b&gt;@github.example)</li>"} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("the user page lacks %q", want)
+		}
+	}
+	for _, secret := range []string{"plaintext-access-token", "plaintext-refresh-token", "sub-gawain"} {
+		if strings.Contains(p.body, secret) {
+			t.Errorf("the user page shows %q", secret)
+		}
+	}
+	// A user without linked accounts has no such line.
+	if p := b.get("/users/" + e.user("bors@camelot.bt", "the grail quest", false).ID); strings.Contains(p.body, "Linked accounts") {
+		t.Error("the page of a user without linked accounts shows the line")
+	}
+}

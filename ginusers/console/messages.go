@@ -77,6 +77,7 @@ var defaultMessages = map[string]string{
 	"user.details":      "Details",
 	"user.id":           "ID",
 	"user.status":       "Status",
+	"user.linked":       "Linked accounts",
 	"user.active":       "active",
 	"user.inactive":     "inactive",
 	"user.verified":     "verified",

@@ -26,6 +26,16 @@ type userData struct {
 	DeleteURL string
 	// SaveURL is where the form is posted.
 	SaveURL string
+	// Linked are the user's provider accounts (package oauth), without
+	// their tokens.
+	Linked []linkedView
+}
+
+// linkedView is a provider account linked to the user.
+type linkedView struct {
+	// Provider is the provider's name ("oidc", "github"); AccountEmail the
+	// address it gave at the last sign-in.
+	Provider, AccountEmail string
 }
 
 // actionView is an action button of the user page.
@@ -52,6 +62,9 @@ func (c *console[F]) userPage(g *gin.Context, req *request[F]) {
 func (c *console[F]) renderUser(g *gin.Context, req *request[F], status int, u *ginusers.User[F], submitted url.Values, errs map[string]string, pageErr string) {
 	row := c.row(u, req)
 	d := userData{User: row, SaveURL: row.URL}
+	for _, a := range u.OAuthAccounts {
+		d.Linked = append(d.Linked, linkedView{Provider: a.OAuthName, AccountEmail: a.AccountEmail})
+	}
 	email := fieldView{Input: "email", ID: fieldID("email"), Label: c.msg("field.email"), Kind: kindEmail, Value: u.Email, Was: u.Email, Error: errs["email"], Autocomplete: "off"}
 	verified := fieldView{Input: "is_verified", ID: fieldID("is_verified"), Label: c.msg("field.is_verified"), Kind: kindCheckbox, Value: boolString(u.Verified), Was: boolString(u.Verified), Error: errs["is_verified"], Hint: c.msg("hint.is_verified")}
 	if submitted != nil {
