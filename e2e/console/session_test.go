@@ -480,3 +480,20 @@ func TestADemotionInTheConsoleEndsTheSessionsForGood(t *testing.T) {
 	}
 	wantSignIn(t, "GET /users with the cookie of before the demotion", victim.get("/users"))
 }
+
+// TestAuditKeepsAShortAddressOfARefusedSignIn: anyone can post the sign-in
+// form; a refused sign-in with an address of 100 KiB logs at most the
+// longest real address of it.
+func TestAuditKeepsAShortAddressOfARefusedSignIn(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	long := strings.Repeat("a", 100*1024) + "@camelot.bt"
+	b.trySignIn(long, "whatever")
+	lines := e.auditLines("action=sign_in", "outcome=refused")
+	if len(lines) != 1 {
+		t.Fatalf("audit lines of the refused sign-in: %d, want 1", len(lines))
+	}
+	if n := len(lines[0]); n > 1024 || !strings.Contains(lines[0], "... (102411 bytes)") {
+		t.Fatalf("the audit line of a refused sign-in with a 100 KiB address is %d bytes long, want under 1 KiB saying the length: %.300s", n, lines[0])
+	}
+}

@@ -1,7 +1,9 @@
 package console
 
 import (
+	"fmt"
 	"log/slog"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -36,4 +38,23 @@ func (c *console[F]) auditLog(g *gin.Context, actor *ginusers.User[F], action st
 // auditRefusal logs a form refused for its token.
 func (c *console[F]) auditRefusal(g *gin.Context, req *request[F], reason string) {
 	c.auditLog(g, req.admin, "form_post", nil, "refused", "path", g.FullPath(), "reason", reason)
+}
+
+// maxAuditEmail is the longest typed address the audit log keeps whole:
+// the longest address there can be. Anyone may type into the sign-in
+// form, so a longer one is cut, and the log grows by at most this much
+// per refused sign-in.
+const maxAuditEmail = 320
+
+// auditEmail is the address typed into the sign-in form, for the log: cut
+// to maxAuditEmail bytes (on a rune boundary), with the length it had.
+func auditEmail(s string) string {
+	if len(s) <= maxAuditEmail {
+		return s
+	}
+	cut := maxAuditEmail
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s... (%d bytes)", s[:cut], len(s))
 }

@@ -104,7 +104,7 @@ func (c *console[F]) signin(g *gin.Context) {
 	email, password, next := form.Get("email"), form.Get("password"), form.Get("next")
 	key := c.signinKey(g)
 	if key == nil || !checkFormToken(key, purposeSignin, form.Get("csrf")) {
-		c.auditLog(g, nil, "sign_in", nil, "refused", "email", email, "reason", "sign-in form token missing or wrong")
+		c.auditLog(g, nil, "sign_in", nil, "refused", "email", auditEmail(email), "reason", "sign-in form token missing or wrong")
 		c.renderSignin(g, http.StatusForbidden, "signin.expired", next, email)
 		return
 	}
@@ -115,7 +115,7 @@ func (c *console[F]) signin(g *gin.Context) {
 		err, reason = ginusers.ErrInvalidCredentials, "not a superuser"
 	}
 	if errors.Is(err, ginusers.ErrInvalidCredentials) {
-		c.auditLog(g, nil, "sign_in", nil, "refused", "email", email, "reason", reason)
+		c.auditLog(g, nil, "sign_in", nil, "refused", "email", auditEmail(email), "reason", reason)
 		c.renderSignin(g, http.StatusForbidden, "signin.failed", next, email)
 		return
 	}

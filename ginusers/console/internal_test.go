@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func TestEveryMessageATemplateUsesExists(t *testing.T) {
@@ -216,5 +217,16 @@ func TestANumberBoxRefusesNaNAndInfinities(t *testing.T) {
 			_, jerr := json.Marshal(dst)
 			t.Errorf("f.ratio=%q: errors %v, wrote %q (ratio %v; its JSON: %v), want validation.number", raw, errs, names, dst.Ratio, jerr)
 		}
+	}
+}
+
+func TestAuditEmailCutsOnARuneBoundary(t *testing.T) {
+	if got := auditEmail("arthur@camelot.bt"); got != "arthur@camelot.bt" {
+		t.Fatalf("auditEmail(a short address) = %q", got)
+	}
+	long := "a" + strings.Repeat("é", 400) // 801 bytes: byte 320 is inside an é
+	got := auditEmail(long)
+	if !utf8.ValidString(got) || !strings.HasSuffix(got, "... (801 bytes)") || len(got) > maxAuditEmail+len("... (801 bytes)") {
+		t.Fatalf("auditEmail(801 bytes) = %q", got)
 	}
 }
