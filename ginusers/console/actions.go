@@ -256,8 +256,10 @@ func (c *console[F]) bulk(g *gin.Context, req *request[F]) {
 		return
 	}
 	var ids []string
+	seen := map[string]bool{}
 	for _, id := range form["id"] {
-		if id != "" && !slices.Contains(ids, id) {
+		if id != "" && !seen[id] {
+			seen[id] = true
 			ids = append(ids, id)
 		}
 	}
