@@ -172,6 +172,11 @@ func cursor(order, key string) string {
 func parseCursor(c, order string) (any, error) {
 	// The cursor is untrusted and may be long: it is not quoted.
 	bad := fmt.Errorf("mongostore: list users: %w", ginusers.ErrBadCursor)
+	// The decoder skips line breaks: a cursor with one is not one List
+	// issued.
+	if strings.ContainsAny(c, "\r\n") {
+		return nil, bad
+	}
 	b, err := cursorEncoding.DecodeString(c)
 	if err != nil || len(b) < 4 {
 		return nil, bad

@@ -30,6 +30,9 @@ func (s *flowSecret) cookieValue() string { return base64.RawURLEncoding.EncodeT
 
 func parseFlowSecret(v string) (flowSecret, bool) {
 	var s flowSecret
+	if len(v) != base64.RawURLEncoding.EncodedLen(len(s)) { // also refuses line breaks, which the decoder skips
+		return s, false
+	}
 	b, err := base64.RawURLEncoding.Strict().DecodeString(v)
 	if err != nil || len(b) != len(s) {
 		return s, false

@@ -438,6 +438,11 @@ func testListBadCursor(t *testing.T, s store) {
 		wantBad(ginusers.UserQuery{Sort: c.sort, Descending: c.desc, Limit: 2, After: flipped}, "its own cursor with a character changed")
 		wantBad(ginusers.UserQuery{Sort: c.sort, Descending: c.desc, Limit: 2, After: c.cursor + "A"}, "its own cursor with a character added")
 		wantBad(ginusers.UserQuery{Sort: c.sort, Descending: c.desc, Limit: 2, After: c.cursor + c.cursor}, "its own cursor twice")
+		for _, br := range []string{"\n", "\r\n"} {
+			// Base64 decoders skip line breaks: a store must not.
+			wantBad(ginusers.UserQuery{Sort: c.sort, Descending: c.desc, Limit: 2, After: c.cursor[:mid] + br + c.cursor[mid:]},
+				fmt.Sprintf("its own cursor with %q inside", br))
+		}
 	}
 	garbage := []string{
 		"x", "AAAA", "!!!!", "%2F", "not a cursor", "\x00", "\xff\xfe", `{"$gt": ""}`, "email:king.arthur@camelot.bt",

@@ -473,6 +473,9 @@ func memCursor(order, key string) string {
 
 // parseMemCursor returns the key of a cursor made by memCursor for order.
 func parseMemCursor(c, order string) (string, bool) {
+	if strings.ContainsAny(c, "\r\n") { // skipped by the decoder
+		return "", false
+	}
 	b, err := cursorEncoding.DecodeString(c)
 	if err != nil || len(b) < 4 {
 		return "", false
