@@ -299,8 +299,8 @@ func fieldsOf(t reflect.Type) *fieldInfo {
 			}
 			name := f.Name
 			if tag, ok := f.Tag.Lookup("json"); ok {
-				n, _, _ := strings.Cut(tag, ",")
-				if n == "-" {
+				n, _, comma := strings.Cut(tag, ",")
+				if n == "-" && !comma { // `json:"-,"` is a field named "-"
 					continue
 				}
 				if n != "" {

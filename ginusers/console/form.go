@@ -72,8 +72,8 @@ func newFormSpec[F any](msgs map[string]string) (*formSpec, error) {
 		}
 		name := f.Name
 		if tag, ok := f.Tag.Lookup("json"); ok {
-			n, _, _ := strings.Cut(tag, ",")
-			if n == "-" {
+			n, _, comma := strings.Cut(tag, ",")
+			if n == "-" && !comma { // `json:"-,"` is a field named "-"
 				continue
 			}
 			if n != "" {

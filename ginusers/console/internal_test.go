@@ -230,3 +230,23 @@ func TestAuditEmailCutsOnARuneBoundary(t *testing.T) {
 		t.Fatalf("auditEmail(801 bytes) = %q", got)
 	}
 }
+
+// TestFormNamesFieldsAsEncodingJSONDoes: `json:"-"` leaves a field out,
+// `json:"-,"` names it "-".
+func TestFormNamesFieldsAsEncodingJSONDoes(t *testing.T) {
+	type dashed struct {
+		Hidden string `json:"-"`
+		Dash   string `json:"-,"`
+	}
+	spec, err := newFormSpec[dashed](nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, f := range spec.fields {
+		names = append(names, f.json)
+	}
+	if !slices.Equal(names, []string{"-"}) {
+		t.Fatalf("form fields of %T = %q, want [\"-\"]", dashed{}, names)
+	}
+}
