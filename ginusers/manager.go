@@ -484,10 +484,20 @@ func newEpoch() string { return rand.Text() }
 // [OnAfterDelete] hooks. A before-delete hook's error cancels the deletion.
 // The user's stored tokens are deleted; their JWTs die with the user.
 func (m *Manager[F]) Delete(ctx context.Context, u *User[F]) error {
+	return m.DeleteIf(ctx, u, UserCondition{})
+}
+
+// DeleteIf is [Manager.Delete] of a user that must still meet when at the
+// moment of the deletion (the store checks it in the same write): a
+// decision made on a read, such as "this user is not a superuser", holds
+// for the write. It returns an error wrapping [ErrConflict], and deletes
+// nothing, when the user no longer meets when; the after-delete hooks do
+// not run then.
+func (m *Manager[F]) DeleteIf(ctx context.Context, u *User[F], when UserCondition) error {
 	if err := runUserHooks(ctx, m.hooks.beforeDelete, u, "before delete"); err != nil {
 		return err
 	}
-	err := m.store.Delete(ctx, u.ID)
+	err := m.store.Delete(ctx, u.ID, when)
 	m.forget(u.ID)
 	if err != nil {
 		return err

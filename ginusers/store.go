@@ -53,9 +53,12 @@ type Store[F any] interface {
 	// data may have written them).
 	Update(ctx context.Context, id string, ch UserChange[F], when UserCondition) (*User[F], error)
 
-	// Delete removes the user with the given id. It returns an error wrapping
-	// [ErrUserNotFound] when there is none.
-	Delete(ctx context.Context, id string) error
+	// Delete removes the user with the given id when the stored user meets
+	// when, checked by the store in the same write (as for Update). It
+	// returns an error wrapping [ErrUserNotFound] when there is none, and
+	// one wrapping [ErrConflict] when the user does not meet when; in both
+	// cases nothing is deleted.
+	Delete(ctx context.Context, id string, when UserCondition) error
 
 	// List returns the page of users that q selects, in q's order (ties
 	// cannot happen: both orders are by a unique key). q comes normalised
@@ -127,8 +130,8 @@ type UserCondition struct {
 	// [EmailKey]: a decision about an address, such as its verification,
 	// holds for that address only).
 	Email *string
-	// Active and Verified: the stored flags equal them.
-	Active, Verified *bool
+	// Active, Verified and Superuser: the stored flags equal them.
+	Active, Verified, Superuser *bool
 	// SessionEpoch: the stored session epoch equals it.
 	SessionEpoch *string
 }

@@ -218,6 +218,9 @@ func conditionFilter(oid bson.ObjectID, when ginusers.UserCondition) bson.D {
 	if when.Verified != nil {
 		f = append(f, bson.E{Key: fieldVerified, Value: *when.Verified})
 	}
+	if when.Superuser != nil {
+		f = append(f, bson.E{Key: fieldSuperuser, Value: *when.Superuser})
+	}
 	if when.SessionEpoch != nil {
 		if *when.SessionEpoch == "" {
 			// Not stored when empty; null matches a missing field.

@@ -60,7 +60,7 @@ func TestUnreachableServerIsUnavailable(t *testing.T) {
 			_, err := users.Update(ctx, id, ginusers.UserChange[storetest.Fields]{Email: &email}, ginusers.UserCondition{})
 			return err
 		}},
-		{"Store.Delete", func(ctx context.Context) error { return users.Delete(ctx, id) }},
+		{"Store.Delete", func(ctx context.Context) error { return users.Delete(ctx, id, ginusers.UserCondition{}) }},
 		{"Store.EnsureIndexes", users.EnsureIndexes},
 		{"TokenStore.EnsureIndexes", tokens.EnsureIndexes},
 		{"TokenStore.CreateToken", func(ctx context.Context) error {

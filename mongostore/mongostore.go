@@ -202,9 +202,11 @@ func (s *Store[F]) Update(ctx context.Context, id string, ch ginusers.UserChange
 	return doc.user(), nil
 }
 
-// Delete removes the user with the given id. It returns an error wrapping
-// [ginusers.ErrUserNotFound] when there is none or id cannot be parsed.
-func (s *Store[F]) Delete(ctx context.Context, id string) error {
+// Delete removes the user with the given id if the stored user meets when
+// (one deleteOne whose filter holds the conditions). It returns an error
+// wrapping [ginusers.ErrUserNotFound] when there is none or id cannot be
+// parsed, and [ginusers.ErrConflict] when the user does not meet when.
+func (s *Store[F]) Delete(ctx context.Context, id string, when ginusers.UserCondition) error {
 	if s.schemaErr != nil {
 		return s.schemaErr
 	}
@@ -215,12 +217,25 @@ func (s *Store[F]) Delete(ctx context.Context, id string) error {
 		}
 		return notFound("delete user: invalid id")
 	}
-	res, err := s.coll.DeleteOne(ctx, bson.D{{Key: fieldID, Value: oid}})
+	// The condition is in the filter; the process-wide lock of the user
+	// keeps FerretDB, whose delete is not atomic with an update, from
+	// deleting a user an Update of this process is changing.
+	unlock := processWrites.lock(s.ns + "\x00" + id)
+	defer unlock()
+	res, err := s.coll.DeleteOne(ctx, conditionFilter(oid, when))
 	if err != nil {
 		return fmt.Errorf("mongostore: delete user: %w", unavailable(err))
 	}
 	if res.DeletedCount == 0 {
-		return notFound("delete user")
+		// Nothing matched: tell a missing user from a failed condition.
+		n, cerr := s.coll.CountDocuments(ctx, bson.D{{Key: fieldID, Value: oid}})
+		switch {
+		case cerr != nil:
+			return fmt.Errorf("mongostore: delete user: %w", unavailable(cerr))
+		case n == 0:
+			return notFound("delete user")
+		}
+		return fmt.Errorf("mongostore: delete user: %w", ginusers.ErrConflict)
 	}
 	return nil
 }

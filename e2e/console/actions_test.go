@@ -393,3 +393,45 @@ func TestTheAuditLogHoldsNoSecret(t *testing.T) {
 		}
 	}
 }
+
+// TestADeletionNeverRemovesAUserPromotedMeanwhile: a superuser is deleted
+// by being demoted under the guard rail, then deleted. A promotion of that
+// user in between (their own request in flight, say) must stop the
+// deletion, or an administrator could be deleted without the guard rail
+// having counted them out (with a deactivation of the deleting
+// administrator in flight too, that left no active superuser).
+func TestADeletionNeverRemovesAUserPromotedMeanwhile(t *testing.T) {
+	e := newEnv(t)
+	e.user(adminEmail, adminPassword, true)
+	for _, superuser := range []bool{true, false} {
+		email := fmt.Sprintf("agravain-%v@camelot.bt", superuser)
+		u := e.user(email, "the orkney clan", superuser)
+		yes := true
+		e.hooks.beforeDeleteFn = func(ctx context.Context, v *User) {
+			if v.ID != u.ID {
+				return
+			}
+			if _, err := e.store.Update(ctx, u.ID, ginusers.UserChange[Profile]{Superuser: &yes}, ginusers.UserCondition{}); err != nil {
+				t.Errorf("promoting %s in the before-delete hook: %v", email, err)
+			}
+		}
+		b := e.browser()
+		b.signIn(adminEmail, adminPassword)
+		b.get("/users/" + u.ID + "/delete")
+		p := b.post("/users/"+u.ID+"/delete", nil)
+		wantStatus(t, "POST delete of a user promoted meanwhile", p, http.StatusConflict)
+		if !strings.Contains(p.body, "made an administrator while you were deleting them") {
+			t.Errorf("the refusal does not say why:\n%s", p.body)
+		}
+		got, err := e.m.Get(t.Context(), u.ID)
+		if err != nil || !got.Superuser {
+			t.Fatalf("after a deletion refused for a promotion, Get(%s) = %+v, %v; want the user, a superuser", email, got, err)
+		}
+		if e.hooks.has("after-delete " + email) {
+			t.Errorf("the after-delete hooks ran for a user that is still there")
+		}
+		if len(e.auditLines("action=delete", "outcome=refused", "target_email="+email)) != 1 {
+			t.Errorf("the refused deletion was not audited:\n%s", e.audit.String())
+		}
+	}
+}

@@ -79,6 +79,9 @@ type hookLog struct {
 	afterUpdate func(ctx context.Context, u *User, ch ginusers.Changes)
 	// beforeDelete, when set, is the before-delete hook's error.
 	beforeDelete error
+	// beforeDeleteFn, when set, runs in the before-delete hook (to act
+	// between the console's checks and the deletion).
+	beforeDeleteFn func(ctx context.Context, u *User)
 }
 
 func (h *hookLog) add(e string) {
@@ -176,6 +179,9 @@ func newEnv(t *testing.T, opts ...console.Option) *env {
 		}),
 		ginusers.OnBeforeDelete(func(ctx context.Context, u *User) error {
 			h.add("before-delete " + u.Email)
+			if h.beforeDeleteFn != nil {
+				h.beforeDeleteFn(ctx, u)
+			}
 			return h.beforeDelete
 		}),
 		ginusers.OnAfterDelete(func(ctx context.Context, u *User) error { h.add("after-delete " + u.Email); return nil }),

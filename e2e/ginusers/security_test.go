@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ginusers/kit/ginusers"
 	"github.com/lestrrat-go/jwx/v3/jwa"
 	"github.com/lestrrat-go/jwx/v3/jwt"
 )
@@ -34,7 +35,7 @@ func TestTokenAttacksOverHTTP(t *testing.T) {
 	a := newApp(t)
 	u, valid := a.user("king.arthur@camelot.bt", true, false, false)
 	gone, goneTok := a.user("gone@camelot.bt", true, false, false)
-	if err := a.store.Delete(t.Context(), gone.ID); err != nil {
+	if err := a.store.Delete(t.Context(), gone.ID, ginusers.UserCondition{}); err != nil {
 		t.Fatal(err)
 	}
 	now := a.now

@@ -361,7 +361,7 @@ func TestIDMustBeCanonical(t *testing.T) {
 	if _, err := s.Get(ctx, upper); !errors.Is(err, ginusers.ErrUserNotFound) {
 		t.Fatalf("Get(%q) error = %v, want one wrapping %v (only the lower-case form is an ID)", upper, err, ginusers.ErrUserNotFound)
 	}
-	if err := s.Delete(ctx, upper); !errors.Is(err, ginusers.ErrUserNotFound) {
+	if err := s.Delete(ctx, upper, ginusers.UserCondition{}); !errors.Is(err, ginusers.ErrUserNotFound) {
 		t.Fatalf("Delete(%q) error = %v, want one wrapping %v", upper, err, ginusers.ErrUserNotFound)
 	}
 }

@@ -101,7 +101,15 @@ func (c *console[F]) act(ctx context.Context, req *request[F], action string, ta
 			}
 			demoted = true
 		}
-		if err := c.m.Delete(ctx, target); err != nil {
+		// Only a user who is not a superuser is deleted, checked by the
+		// store in the deletion itself: one promoted again since the
+		// demotion above (or since the read) stays, and so does the guard
+		// rail.
+		err := c.m.DeleteIf(ctx, target, ginusers.UserCondition{Superuser: &no})
+		if errors.Is(err, ginusers.ErrConflict) {
+			return "", errChanged
+		}
+		if err != nil {
 			if demoted && !errors.Is(err, ginusers.ErrUserNotFound) {
 				// A before-delete hook refused, or the store failed: the
 				// user stays, and so does their role.

@@ -146,6 +146,7 @@ var defaultMessages = map[string]string{
 	"refused.self":       "You cannot deactivate, demote or delete your own account.",
 	"refused.last_admin": "This is the last active administrator: it cannot be deactivated, demoted or deleted.",
 	"refused.inactive":   "The user is inactive: activate them first.",
+	"refused.changed":    "The user was made an administrator while you were deleting them: nothing was deleted. Look again before you delete.",
 
 	"error.title":        "Error %d",
 	"error.back":         "Back to the users",

@@ -156,6 +156,7 @@ var (
 	errSelf      = &refusal{"refused.self"}
 	errLastAdmin = &refusal{"refused.last_admin"}
 	errInactive  = &refusal{"refused.inactive"}
+	errChanged   = &refusal{"refused.changed"}
 )
 
 // fail answers err with the error page: 413 for a form too large, 400 for

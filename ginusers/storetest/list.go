@@ -550,7 +550,7 @@ func testListChangesBetweenPages(t *testing.T, s store) {
 
 func deleteUser(t *testing.T, s store, u *user) {
 	t.Helper()
-	if err := s.Delete(t.Context(), u.ID); err != nil {
+	if err := s.Delete(t.Context(), u.ID, ginusers.UserCondition{}); err != nil {
 		t.Fatalf("Delete(%q) error = %v, want nil", u.ID, err)
 	}
 }

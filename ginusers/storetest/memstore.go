@@ -221,15 +221,17 @@ func holds[F any](u *ginusers.User[F], when ginusers.UserCondition) bool {
 		when.Email != nil && u.Email != *when.Email,
 		when.Active != nil && u.Active != *when.Active,
 		when.Verified != nil && u.Verified != *when.Verified,
+		when.Superuser != nil && u.Superuser != *when.Superuser,
 		when.SessionEpoch != nil && u.SessionEpoch != *when.SessionEpoch:
 		return false
 	}
 	return true
 }
 
-// Delete removes the user with the given id. It returns an error wrapping
-// [ginusers.ErrUserNotFound] if there is none.
-func (s *MemStore[F]) Delete(ctx context.Context, id string) error {
+// Delete removes the user with the given id if it meets when. It returns
+// an error wrapping [ginusers.ErrUserNotFound] if there is none, and
+// [ginusers.ErrConflict] if it does not meet when.
+func (s *MemStore[F]) Delete(ctx context.Context, id string, when ginusers.UserCondition) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("storetest: delete user: %w", err)
 	}
@@ -238,6 +240,9 @@ func (s *MemStore[F]) Delete(ctx context.Context, id string) error {
 	u, ok := s.users[id]
 	if !ok {
 		return fmt.Errorf("storetest: delete user: %w", ginusers.ErrUserNotFound)
+	}
+	if !holds(u, when) {
+		return fmt.Errorf("storetest: delete user: %w", ginusers.ErrConflict)
 	}
 	delete(s.byEmail, ginusers.EmailKey(u.Email))
 	delete(s.users, id)

@@ -106,6 +106,7 @@ var suite = []struct {
 	{"Update of a missing user is not found and creates nothing", testUpdateMissing},
 	{"Delete removes the user", testDelete},
 	{"Delete frees the address", testDeleteFreesEmail},
+	{"Delete whose condition fails deletes nothing and says so", testDeleteConditional},
 	{"stored and returned users are copies", testCopies},
 	{"cancelled context returns an error", testCancelled},
 	{"concurrent Creates of one address: exactly one wins", testConcurrentCreate},
@@ -113,6 +114,7 @@ var suite = []struct {
 	{"concurrent conditional Updates: exactly one wins", testConcurrentConditional},
 	{"concurrent Updates of different fields all survive", testConcurrentFields},
 	{"a flag change is never reverted by unrelated concurrent Updates", testConcurrentFlag},
+	{"a conditional Delete never deletes a user an Update just made fail its condition", testConcurrentDeleteUpdate},
 	{"List and Count of an empty store", testListEmpty},
 	{"List orders by e-mail key and by ID, both directions", testListOrder},
 	{"List pages return every user once; Next is empty exactly at the end", testListPages},
@@ -421,7 +423,7 @@ func testEmailKeepsCase(t *testing.T, s store) {
 func goneID(t *testing.T, s store) string {
 	t.Helper()
 	u := create(t, s, fullUser("mordred@camelot.bt"))
-	if err := s.Delete(t.Context(), u.ID); err != nil {
+	if err := s.Delete(t.Context(), u.ID, ginusers.UserCondition{}); err != nil {
 		t.Fatalf("Delete(%q) error = %v, want nil", u.ID, err)
 	}
 	return u.ID
@@ -435,7 +437,7 @@ func testMissing(t *testing.T, s store) {
 	wantNotFoundByEmail(t, s, "nobody@camelot.bt")
 	_, err := s.Update(t.Context(), id, ginusers.UserChange[Fields]{Email: ptr("mordred@camelot.bt")}, ginusers.UserCondition{})
 	wantErr(t, fmt.Sprintf("Update(ID %q) of a missing user", id), err, ginusers.ErrUserNotFound)
-	wantErr(t, fmt.Sprintf("Delete(%q) of a missing user", id), s.Delete(t.Context(), id), ginusers.ErrUserNotFound)
+	wantErr(t, fmt.Sprintf("Delete(%q) of a missing user", id), s.Delete(t.Context(), id, ginusers.UserCondition{}), ginusers.ErrUserNotFound)
 }
 
 var garbageIDs = []string{
@@ -463,7 +465,7 @@ func testGarbageIDs(t *testing.T, s store) {
 		wantNotFound(t, s, id)
 		_, err := s.Update(t.Context(), id, ginusers.UserChange[Fields]{Active: ptr(false)}, ginusers.UserCondition{})
 		wantErr(t, fmt.Sprintf("Update(ID %q)", short), err, ginusers.ErrUserNotFound)
-		wantErr(t, fmt.Sprintf("Delete(%q)", short), s.Delete(t.Context(), id), ginusers.ErrUserNotFound)
+		wantErr(t, fmt.Sprintf("Delete(%q)", short), s.Delete(t.Context(), id, ginusers.UserCondition{}), ginusers.ErrUserNotFound)
 	}
 	mustGetByEmail(t, s, "king.arthur@camelot.bt")
 }
@@ -701,20 +703,78 @@ func testUpdateMissing(t *testing.T, s store) {
 func testDelete(t *testing.T, s store) {
 	u := create(t, s, fullUser("gawain@camelot.bt"))
 	keep := create(t, s, fullUser("gaheris@camelot.bt"))
-	if err := s.Delete(t.Context(), u.ID); err != nil {
+	if err := s.Delete(t.Context(), u.ID, ginusers.UserCondition{}); err != nil {
 		t.Fatalf("Delete(%q) error = %v, want nil", u.ID, err)
 	}
 	wantNotFound(t, s, u.ID)
 	wantNotFoundByEmail(t, s, "gawain@camelot.bt")
-	wantErr(t, fmt.Sprintf("second Delete(%q)", u.ID), s.Delete(t.Context(), u.ID), ginusers.ErrUserNotFound)
+	wantErr(t, fmt.Sprintf("second Delete(%q)", u.ID), s.Delete(t.Context(), u.ID, ginusers.UserCondition{}), ginusers.ErrUserNotFound)
 	if got := mustGet(t, s, keep.ID); got.Email != "gaheris@camelot.bt" {
 		t.Fatalf(`Get(%q).Email = %q after deleting another user, want "gaheris@camelot.bt"`, keep.ID, got.Email)
 	}
 }
 
+func testDeleteConditional(t *testing.T, s store) {
+	u := create(t, s, fullUser("bedivere@camelot.bt")) // an active, verified superuser
+	no, yes, epoch := false, true, "epoch-1"
+	for _, when := range []ginusers.UserCondition{
+		{Superuser: &no}, {Active: &no}, {Verified: &no}, {Email: ptr("BEDIVERE@camelot.bt")},
+		{HashedPassword: ptr("another hash")}, {SessionEpoch: ptr("epoch-2")}, {Superuser: &yes, Active: &no},
+	} {
+		wantErr(t, fmt.Sprintf("Delete(%+v) of a user that does not meet it", when), s.Delete(t.Context(), u.ID, when), ginusers.ErrConflict)
+		if got := mustGet(t, s, u.ID); got.Email != "bedivere@camelot.bt" {
+			t.Fatalf("Get(%q) after a refused Delete = %s", u.ID, describe(got))
+		}
+	}
+	when := ginusers.UserCondition{Superuser: &yes, Active: &yes, Verified: &yes, Email: ptr("bedivere@camelot.bt"), SessionEpoch: &epoch}
+	if err := s.Delete(t.Context(), u.ID, when); err != nil {
+		t.Fatalf("Delete(%+v) of a user that meets it: error = %v, want nil", when, err)
+	}
+	wantNotFound(t, s, u.ID)
+	wantErr(t, "conditional Delete of a deleted user", s.Delete(t.Context(), u.ID, when), ginusers.ErrUserNotFound)
+}
+
+// testConcurrentDeleteUpdate races a Delete conditional on a flag against
+// an Update that sets it: either the Delete comes first (and the Update
+// finds no user) or the Update does (and the Delete is refused), never
+// both.
+func testConcurrentDeleteUpdate(t *testing.T, s store) {
+	no, yes := false, true
+	for round := range rounds {
+		v := fullUser(fmt.Sprintf("mordred-%d@camelot.bt", round))
+		v.Superuser = false
+		u := create(t, s, v)
+		var (
+			wg         sync.WaitGroup
+			start      = make(chan struct{})
+			delErr, up error
+		)
+		wg.Go(func() {
+			<-start
+			delErr = s.Delete(t.Context(), u.ID, ginusers.UserCondition{Superuser: &no})
+		})
+		wg.Go(func() {
+			<-start
+			_, up = s.Update(t.Context(), u.ID, ginusers.UserChange[Fields]{Superuser: &yes}, ginusers.UserCondition{})
+		})
+		close(start)
+		waitRacers(t, &wg, fmt.Sprintf("round %d: a conditional Delete and a promotion", round))
+		switch {
+		case delErr == nil && errors.Is(up, ginusers.ErrUserNotFound):
+			wantNotFound(t, s, u.ID)
+		case errors.Is(delErr, ginusers.ErrConflict) && up == nil:
+			if got := mustGet(t, s, u.ID); !got.Superuser {
+				t.Fatalf("round %d: the promotion won but the stored user is %s", round, describe(got))
+			}
+		default:
+			t.Fatalf("round %d: Delete if not a superuser = %v, concurrent promotion = %v; want one of them to fail", round, delErr, up)
+		}
+	}
+}
+
 func testDeleteFreesEmail(t *testing.T, s store) {
 	u := create(t, s, fullUser("Gawain@Camelot.bt"))
-	if err := s.Delete(t.Context(), u.ID); err != nil {
+	if err := s.Delete(t.Context(), u.ID, ginusers.UserCondition{}); err != nil {
 		t.Fatalf("Delete(%q) error = %v, want nil", u.ID, err)
 	}
 	again := create(t, s, fullUser("gawain@camelot.bt"))
@@ -779,7 +839,7 @@ func testCancelled(t *testing.T, s store) {
 	wantCancelled("GetByEmail()", err)
 	_, err = s.Update(ctx, u.ID, ginusers.UserChange[Fields]{Fields: Fields{Age: 1}, FieldNames: []string{"Age"}}, ginusers.UserCondition{})
 	wantCancelled("Update()", err)
-	wantCancelled("Delete()", s.Delete(ctx, u.ID))
+	wantCancelled("Delete()", s.Delete(ctx, u.ID, ginusers.UserCondition{}))
 
 	// Nothing happened.
 	wantNotFoundByEmail(t, s, "lancelot@camelot.bt")
