@@ -138,6 +138,17 @@ func (m *Manager[F]) hash(ctx context.Context, password string) (string, error) 
 	return m.hasher.Hash(password)
 }
 
+// SpendHash hashes password with the Manager's hasher and settings, under
+// the hashing bound, and throws the hash away: the hashing work of
+// [Manager.Register], for a flow that must cost as much when it does not
+// register (the account pages answer a taken address as a new one). It
+// returns an error wrapping [ErrHashingBusy] when no hashing slot frees in
+// time.
+func (m *Manager[F]) SpendHash(ctx context.Context, password string) error {
+	_, err := m.hash(ctx, password)
+	return err
+}
+
 func (m *Manager[F]) verifyHash(ctx context.Context, password, hash string) (ok, rehash bool, err error) {
 	if err := m.acquireHash(ctx); err != nil {
 		return false, false, err

@@ -723,3 +723,19 @@ func TestEveryFormRefusesForgery(t *testing.T) {
 		t.Fatalf("refused forms sent e-mails: %v %v", v, r)
 	}
 }
+
+// TestRegisteringATakenAddressCostsANewHash: for a taken address, the
+// registration page spends what registering costs, one hash with the
+// current settings, and never checks the typed password against the
+// stored hash (an imported bcrypt hash, say, whose cost is another's: the
+// time would tell the address is taken).
+func TestRegisteringATakenAddressCostsANewHash(t *testing.T) {
+	a := newApp(t)
+	a.register("tristan@camelot.bt", "isolde the fair")
+	b := newBrowser(t, a.engine)
+	hashes, checks := a.hasher.Hashes.Load(), a.hasher.Checks.Load()
+	b.submit("/register", url.Values{"email": {"tristan@camelot.bt"}, "password": {"isolde the fair"}})
+	if h, c := a.hasher.Hashes.Load()-hashes, a.hasher.Checks.Load()-checks; h != 1 || c != 0 {
+		t.Fatalf("registering a taken address: %d hashes and %d checks against the stored hash, want 1 and 0", h, c)
+	}
+}

@@ -422,14 +422,14 @@ func (p *pages[F]) register(c *gin.Context, form url.Values) {
 		return
 	case errors.Is(err, ginusers.ErrUserExists):
 		// The address as Register found it taken: normalised (spaces
-		// around it, a display name), or the look-ups below miss the
-		// account, spend no hash and send no e-mail.
+		// around it, a display name), or the reset request below misses
+		// the account and sends no e-mail.
 		email, nerr := ginusers.NormalizeEmail(d.Email)
 		if nerr != nil {
 			p.failure(c, Register, nerr)
 			return
 		}
-		if err := p.spendHash(ctx, email, password); err != nil {
+		if err := p.spendHash(ctx, password); err != nil {
 			p.failure(c, Register, err)
 			return
 		}
@@ -449,17 +449,12 @@ func (p *pages[F]) register(c *gin.Context, form url.Values) {
 }
 
 // spendHash does the password-hashing work of a registration for an
-// address that has an account already: one hash, as creating the account
-// costs, so that timing does not tell the two apart.
-func (p *pages[F]) spendHash(ctx context.Context, email, password string) error {
-	u, err := p.m.GetByEmail(ctx, email)
-	if errors.Is(err, ginusers.ErrUserNotFound) {
-		return nil // deleted meanwhile
-	}
-	if err != nil {
-		return err
-	}
-	if _, err := p.m.VerifyPassword(ctx, u, password); errors.Is(err, ginusers.ErrHashingBusy) {
+// address that has an account already: one hash with the current
+// settings, as creating the account costs (not a check against the stored
+// hash, whose algorithm and cost may be others), so that timing does not
+// tell the two apart.
+func (p *pages[F]) spendHash(ctx context.Context, password string) error {
+	if err := p.m.SpendHash(ctx, password); errors.Is(err, ginusers.ErrHashingBusy) {
 		return err
 	}
 	return nil
