@@ -110,7 +110,9 @@ var (
 
 	// ErrOAuthNoEmail is returned by [Manager.OAuthCallback] and
 	// [Manager.OAuthAssociate] when the provider gave no valid e-mail
-	// address. The OAuth routes answer it 400 OAUTH_NOT_AVAILABLE_EMAIL.
+	// address, and by [Manager.OAuthCallback] when it would make a user
+	// with an address the provider does not vouch for. The OAuth routes
+	// answer it 400 OAUTH_NOT_AVAILABLE_EMAIL.
 	ErrOAuthNoEmail = errors.New("ginusers: the OAuth provider gave no e-mail address")
 
 	// ErrOAuthUnsupported is returned by the OAuth verbs of the [Manager]

@@ -91,10 +91,15 @@ func checkIdentity(id *OAuthIdentity) error {
 //     user having verified it, the account is linked to that user (the
 //     [OnAfterUpdate] hooks run, with "oauth_accounts"); otherwise
 //     [ErrUserExists];
-//  3. otherwise a user is created with the address, a random password
-//     (they may set one with forgot-password), verified only with
-//     p.VerifiedByDefault and a verified address, and the account linked;
-//     the [OnAfterRegister] hooks run, and created is true.
+//  3. otherwise, if the provider vouches for the address, a user is
+//     created with it, a random password (they may set one with
+//     forgot-password), verified only with p.VerifiedByDefault, and the
+//     account linked; the [OnAfterRegister] hooks run, and created is
+//     true. An address the provider does not vouch for makes no user
+//     ([ErrOAuthNoEmail]): whoever claimed it at the provider would keep
+//     the account as a way in after the address's owner took the user
+//     back with forgot-password ("pre-account hijacking"). Such a user
+//     registers, then links the account ([Manager.OAuthAssociate]).
 //
 // It returns [ErrOAuthNoEmail] when the provider gave no valid address
 // (checked before anything else), and [ErrOAuthUnsupported] for a store
@@ -141,6 +146,12 @@ func (m *Manager[F]) OAuthCallback(ctx context.Context, id OAuthIdentity, p OAut
 			return u, false, err
 		case !errors.Is(err, ErrUserNotFound):
 			return nil, false, err
+		}
+		if !id.EmailVerified {
+			// Pre-account hijacking: a user made with an address nobody
+			// proved would keep the provider account as a way in after the
+			// address's owner takes the account back (forgot-password).
+			return nil, false, fmt.Errorf("%w: the provider does not vouch for the address, so no user is made with it", ErrOAuthNoEmail)
 		}
 		u, err = m.createOAuthUser(ctx, os, email, &id, p)
 		if (errors.Is(err, ErrUserExists) || errors.Is(err, ErrOAuthAccountTaken)) && attempt < oauthRetries {

@@ -1,14 +1,21 @@
 package oauth
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/ginusers/kit/ginusers"
 )
 
 func TestRedirectTargets(t *testing.T) {
@@ -169,4 +176,75 @@ func TestProviderNames(t *testing.T) {
 			t.Fatalf("NewOAuth2(%q) = nil error, want one", name)
 		}
 	}
+}
+
+// hugeAnswer serves, at every path, prefix followed by 64 MiB of spaces
+// (still valid JSON), and reports how many bytes it managed to send.
+func hugeAnswer(t *testing.T, prefix func(srvURL, path string) string) (*httptest.Server, *atomic.Int64) {
+	var sent atomic.Int64
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		n, _ := w.Write([]byte(prefix(srv.URL, r.URL.Path)))
+		sent.Add(int64(n))
+		chunk := bytes.Repeat([]byte(" "), 64<<10)
+		for range 1024 {
+			n, err := w.Write(chunk)
+			sent.Add(int64(n))
+			if err != nil {
+				return
+			}
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &sent
+}
+
+// TestProviderAnswersAreBounded: a provider (or whoever answers in its
+// name) that sends an endless answer cannot make the app read it into
+// memory: discovery, token, keys and user-info answers are read up to a
+// bound, and a longer one is a failure of the provider.
+func TestProviderAnswersAreBounded(t *testing.T) {
+	const most = 16 << 20 // what loopback buffers may hold, far below the 64 MiB sent
+	t.Run("discovery", func(t *testing.T) {
+		srv, sent := hugeAnswer(t, func(u, _ string) string {
+			return `{"issuer":"` + u + `","authorization_endpoint":"` + u + `/auth","token_endpoint":"` + u + `/token","jwks_uri":"` + u + `/keys"}`
+		})
+		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+		defer cancel()
+		_, err := DiscoverOIDC(ctx, "huge", srv.URL, "id", "secret")
+		if err == nil || sent.Load() > most {
+			t.Fatalf("DiscoverOIDC() of a 64 MiB document: error %v after %d bytes sent; want an error, at most %d bytes", err, sent.Load(), most)
+		}
+	})
+	t.Run("user info", func(t *testing.T) {
+		srv, sent := hugeAnswer(t, func(_, path string) string {
+			if path == "/token" {
+				return `{"access_token":"at","token_type":"bearer"}`
+			}
+			return `{"id":1}`
+		})
+		info := func(ctx context.Context, c *http.Client, tok *oauth2.Token) (ginusers.OAuthIdentity, error) {
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/user", nil)
+			resp, err := c.Do(req)
+			if err != nil {
+				return ginusers.OAuthIdentity{}, err
+			}
+			defer resp.Body.Close()
+			if _, err := io.ReadAll(resp.Body); err != nil {
+				return ginusers.OAuthIdentity{}, err
+			}
+			return ginusers.OAuthIdentity{AccountID: "1"}, nil
+		}
+		p, err := NewOAuth2("huge", oauth2.Endpoint{AuthURL: srv.URL + "/auth", TokenURL: srv.URL + "/token", AuthStyle: oauth2.AuthStyleInHeader}, "id", "secret", info)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+		defer cancel()
+		_, err = p.Exchange(ctx, ExchangeRequest{Code: "c", CodeVerifier: "v", RedirectURI: "https://app.example/cb"})
+		if !errors.Is(err, ErrProvider) || sent.Load() > 2*most {
+			t.Fatalf("Exchange() with a 64 MiB user-info answer: error %v after %d bytes sent; want ErrProvider, at most %d bytes", err, sent.Load(), 2*most)
+		}
+	})
 }

@@ -87,7 +87,8 @@ type providerConfig struct {
 
 // WithHTTPClient sets the client that talks to the provider (discovery,
 // token, keys and user-info requests). The default is a client with a
-// 10-second timeout.
+// 10-second timeout. Whatever the client, an answer of the provider is
+// read up to 1 MiB: a longer one is a failure of the provider.
 func WithHTTPClient(c *http.Client) ProviderOption {
 	return func(p *providerConfig) { p.client = c }
 }
@@ -111,7 +112,67 @@ func newProviderConfig(scopes []string, opts []ProviderOption) *providerConfig {
 	for _, o := range opts {
 		o(c)
 	}
+	c.client = boundedClient(c.client)
 	return c
+}
+
+// maxProviderAnswer bounds what is read of one answer of the provider
+// (discovery document, keys, token, user info: a few kilobytes each), so
+// that an endless answer cannot fill the app's memory; go-oidc reads its
+// answers whole.
+const maxProviderAnswer = 1 << 20
+
+var errAnswerTooLong = errors.New("oauth: the provider's answer is longer than 1 MiB")
+
+// boundedClient returns a copy of c whose answers' bodies fail after
+// maxProviderAnswer bytes.
+func boundedClient(c *http.Client) *http.Client {
+	if c == nil {
+		c = http.DefaultClient
+	}
+	bc := *c
+	base := c.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	bc.Transport = boundedTransport{base}
+	return &bc
+}
+
+type boundedTransport struct{ base http.RoundTripper }
+
+func (t boundedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := t.base.RoundTrip(r)
+	if err == nil && resp.Body != nil {
+		resp.Body = &boundedBody{ReadCloser: resp.Body, left: maxProviderAnswer}
+	}
+	return resp, err
+}
+
+// boundedBody reads up to left bytes, then io.EOF if the body ends there
+// and errAnswerTooLong if it does not.
+type boundedBody struct {
+	io.ReadCloser
+	left int64
+}
+
+func (b *boundedBody) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if b.left <= 0 {
+		var one [1]byte
+		if n, err := io.ReadFull(b.ReadCloser, one[:]); n == 0 {
+			return 0, err // io.EOF: the answer ends at the bound
+		}
+		return 0, errAnswerTooLong
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.ReadCloser.Read(p)
+	b.left -= int64(n)
+	return n, err
 }
 
 var validName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)

@@ -185,7 +185,9 @@ func newFlow[F any](r gin.IRouter, m *ginusers.Manager[F], p Provider, opts []Op
 //	CVE-2025-68481). Then the code is exchanged with the flow's PKCE
 //	verifier, and the ID token's nonce checked: 400 OAUTH_INVALID_STATE
 //	when the provider refuses the code or the nonce differs, 502 when the
-//	provider fails. Then 400 OAUTH_NOT_AVAILABLE_EMAIL without an address,
+//	provider fails. Then 400 OAUTH_NOT_AVAILABLE_EMAIL without an address
+//	(or, for an account that would make a new user, with an address the
+//	provider does not vouch for: [ginusers.Manager.OAuthCallback]),
 //	400 OAUTH_USER_ALREADY_EXISTS for an address that belongs to a user
 //	the account cannot be linked to ([ginusers.Manager.OAuthCallback]),
 //	400 LOGIN_BAD_CREDENTIALS for an inactive user (and
