@@ -18,7 +18,9 @@
 // # Security
 //
 // Each authorize request makes a new secret, kept in an HttpOnly,
-// SameSite=Lax cookie of the browser that asked (fastapiusersoauthcsrf).
+// SameSite=Lax cookie of the browser that asked
+// (__Host-fastapiusersoauthcsrf: with the prefix, a sibling subdomain
+// cannot plant a flow of its own in the browser).
 // From it come the value the signed state token carries, the PKCE verifier
 // (S256; it never appears in a URL) and the OpenID nonce. The callback
 // checks the state token (signature, audience fastapi-users:oauth-state,

@@ -15,7 +15,9 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/gin-gonic/gin"
 	"github.com/ginusers/kit/ginusers"
+	"github.com/ginusers/kit/ginusers/storetest"
 )
 
 func TestRedirectTargets(t *testing.T) {
@@ -247,4 +249,40 @@ func TestProviderAnswersAreBounded(t *testing.T) {
 			t.Fatalf("Exchange() with a 64 MiB user-info answer: error %v after %d bytes sent; want ErrProvider, at most %d bytes", err, sent.Load(), 2*most)
 		}
 	})
+}
+
+// TestCSRFCookieName: the default name has the __Host- prefix exactly when
+// the cookie can carry it; a prefix the browser would refuse is a
+// configuration error.
+func TestCSRFCookieName(t *testing.T) {
+	for _, tt := range []struct {
+		opts []Option
+		want string
+	}{
+		{nil, "__Host-fastapiusersoauthcsrf"},
+		{[]Option{WithInsecureCSRFCookie()}, "fastapiusersoauthcsrf"},
+		{[]Option{WithCSRFCookiePath("/auth")}, "fastapiusersoauthcsrf"},
+		{[]Option{WithCSRFCookieDomain("example.com")}, "fastapiusersoauthcsrf"},
+		{[]Option{WithCSRFCookieName("flow")}, "flow"},
+	} {
+		if got := newConfig(tt.opts).cookie.name; got != tt.want {
+			t.Errorf("cookie name with %d options = %q, want %q", len(tt.opts), got, tt.want)
+		}
+	}
+	m, err := ginusers.New(storetest.NewMemStore[ginusers.NoFields](), ginusers.WithSecret([]byte(strings.Repeat("s", 32))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &OAuth2{name: "example"}
+	for _, opts := range [][]Option{
+		{WithCSRFCookieName("__Host-flow"), WithInsecureCSRFCookie()},
+		{WithCSRFCookieName("__Host-flow"), WithCSRFCookieDomain("example.com")},
+		{WithCSRFCookieName("__Host-flow"), WithCSRFCookiePath("/auth")},
+		{WithCSRFCookieName("__Secure-flow"), WithInsecureCSRFCookie()},
+	} {
+		opts = append(opts, WithBaseURL("https://app.example"))
+		if _, err := AssociateRoutes(gin.New(), m, p, opts...); err == nil || !strings.Contains(err.Error(), "browsers refuse that prefix") {
+			t.Errorf("AssociateRoutes with %d cookie options = %v, want the prefix refused", len(opts), err)
+		}
+	}
 }

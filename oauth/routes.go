@@ -66,7 +66,13 @@ func WithRedirects(targets ...string) Option {
 
 // WithCSRFCookieName sets the name of the cookie that binds a flow to the
 // browser that started it. The default is fastapi-users'
-// "fastapiusersoauthcsrf".
+// "fastapiusersoauthcsrf" with the "__Host-" prefix when the cookie is
+// Secure, on Path=/ and without a Domain (the defaults): browsers then let
+// only this host set it, so a sibling subdomain cannot plant its own flow
+// in the browser (cookie tossing, which would sign the victim in to the
+// attacker's account), and without the prefix otherwise. A name with the
+// "__Host-" prefix and another path, a domain or WithInsecureCSRFCookie
+// makes the routes fail to mount.
 func WithCSRFCookieName(name string) Option { return func(c *config) { c.cookie.name = name } }
 
 // WithCSRFCookiePath sets the cookie's Path; the default is "/". It must
@@ -88,9 +94,15 @@ func WithInsecureCSRFCookie() Option { return func(c *config) { c.cookie.secure 
 func WithRequireVerified() Option { return func(c *config) { c.requireVerified = true } }
 
 func newConfig(opts []Option) config {
-	c := config{cookie: csrfCookie{name: "fastapiusersoauthcsrf", path: "/", secure: true}}
+	c := config{cookie: csrfCookie{path: "/", secure: true}}
 	for _, o := range opts {
 		o(&c)
+	}
+	if c.cookie.name == "" {
+		c.cookie.name = "fastapiusersoauthcsrf"
+		if c.cookie.hostOnly() {
+			c.cookie.name = "__Host-fastapiusersoauthcsrf"
+		}
 	}
 	return c
 }
@@ -159,6 +171,10 @@ func newFlow[F any](r gin.IRouter, m *ginusers.Manager[F], p Provider, opts []Op
 	}
 	if f.cfg.cookie.name == "" || strings.ContainsAny(f.cfg.cookie.name, "=;, \t\"\\") {
 		return nil, fmt.Errorf("oauth: CSRF cookie name %q is not valid", f.cfg.cookie.name)
+	}
+	if strings.HasPrefix(f.cfg.cookie.name, "__Host-") && !f.cfg.cookie.hostOnly() ||
+		strings.HasPrefix(f.cfg.cookie.name, "__Secure-") && !f.cfg.cookie.secure {
+		return nil, fmt.Errorf("oauth: CSRF cookie %q: browsers refuse that prefix without Secure (and, for __Host-, with a Domain or a Path other than /)", f.cfg.cookie.name)
 	}
 	return f, nil
 }

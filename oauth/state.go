@@ -78,6 +78,10 @@ type csrfCookie struct {
 	secure             bool
 }
 
+// hostOnly reports whether the cookie may carry the __Host- prefix:
+// Secure, Path=/, no Domain.
+func (c *csrfCookie) hostOnly() bool { return c.secure && c.path == "/" && c.domain == "" }
+
 func (c *csrfCookie) set(value string, maxAge time.Duration) string {
 	ck := &http.Cookie{
 		Name: c.name, Value: value, Path: c.path, Domain: c.domain, MaxAge: int(maxAge / time.Second),

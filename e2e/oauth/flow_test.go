@@ -27,7 +27,7 @@ func TestNewUserBearer(t *testing.T) {
 		t.Fatalf("GET /auth/oidc/authorize = %d %s (Cache-Control %q), want 200, no-store", a.status, a.body, a.header.Get("Cache-Control"))
 	}
 	set := a.header.Get("Set-Cookie")
-	for _, attr := range []string{"fastapiusersoauthcsrf=", "Path=/", "Max-Age=600", "HttpOnly", "Secure", "SameSite=Lax"} {
+	for _, attr := range []string{"__Host-fastapiusersoauthcsrf=", "Path=/", "Max-Age=600", "HttpOnly", "Secure", "SameSite=Lax"} {
 		if !strings.Contains(set, attr) {
 			t.Fatalf("authorize Set-Cookie = %q, want %s", set, attr)
 		}
@@ -39,7 +39,7 @@ func TestNewUserBearer(t *testing.T) {
 		len(q.Get("code_challenge")) != 43 || q.Get("nonce") == "" || q.Get("state") == "" || q.Get("scope") != "openid email profile" {
 		t.Fatalf("authorization_url = %s, want the provider's endpoint with code, the client, the exact redirect URI, PKCE S256, a nonce, a state and the scopes", authURL)
 	}
-	if csrf := b.cookie("fastapiusersoauthcsrf"); csrf == "" || strings.Contains(authURL.String(), csrf) {
+	if csrf := b.cookie("__Host-fastapiusersoauthcsrf"); csrf == "" || strings.Contains(authURL.String(), csrf) {
 		t.Fatalf("the CSRF cookie %q is missing, or appears in the authorization URL", csrf)
 	}
 
@@ -48,7 +48,7 @@ func TestNewUserBearer(t *testing.T) {
 	if a.status != http.StatusOK || a.json(t)["token_type"] != "bearer" {
 		t.Fatalf("callback = %d %s, want 200 with a bearer token", a.status, a.body)
 	}
-	if b.cookie("fastapiusersoauthcsrf") != "" {
+	if b.cookie("__Host-fastapiusersoauthcsrf") != "" {
 		t.Fatalf("the CSRF cookie outlives the callback, want it expired (a flow is used once)")
 	}
 	b.bearer = a.json(t)["access_token"].(string)
@@ -296,7 +296,7 @@ func TestStateFailures(t *testing.T) {
 					t.Fatalf("%d token requests were made, want none: the state is checked before the code is exchanged", n-before)
 				}
 			}
-			if !strings.Contains(a.header.Get("Set-Cookie"), "fastapiusersoauthcsrf=;") {
+			if !strings.Contains(a.header.Get("Set-Cookie"), "__Host-fastapiusersoauthcsrf=;") {
 				t.Fatalf("Set-Cookie = %q, want the CSRF cookie expired", a.header.Get("Set-Cookie"))
 			}
 		})
@@ -422,6 +422,24 @@ func TestCVE202568481(t *testing.T) {
 		}
 	})
 
+	t.Run("cookie tossing: a flow cookie planted by a sibling subdomain is not read", func(t *testing.T) {
+		// A site on a sibling subdomain can set a cookie for the parent
+		// domain, under any name without the __Host- prefix: the browser
+		// sends it to the app as if the app had set it.
+		attacker, victim := e.browser(), e.browser()
+		trap := attacker.signIn(attacker.authorize("/auth/oidc-cookie/authorize"), "attacker")
+		flow := attacker.cookie("__Host-fastapiusersoauthcsrf")
+		if flow == "" {
+			flow = attacker.cookie("fastapiusersoauthcsrf")
+		}
+		app, _ := url.Parse(e.app.URL)
+		victim.c.Jar.SetCookies(app, []*http.Cookie{{Name: "fastapiusersoauthcsrf", Value: flow, Path: "/"}})
+		wantDetail(t, "the victim, with the attacker's flow cookie tossed in, opening the attacker's callback", victim.get(trap.String()), 400, "OAUTH_INVALID_STATE")
+		if victim.cookie("ginusersauth") != "" {
+			t.Fatalf("the victim was signed in to the attacker's account")
+		}
+	})
+
 	t.Run("account takeover: the attacker's account is not linked to the victim", func(t *testing.T) {
 		victimUser, victim := e.passwordUser("victim@example.com", true)
 		_, attacker := e.passwordUser("mallory@example.com", true)
@@ -512,7 +530,7 @@ func TestBrowserStart(t *testing.T) {
 	if a.status != http.StatusSeeOther || !strings.HasPrefix(loc, e.op.Issuer()) {
 		t.Fatalf("authorize?browser=1 = %d, Location %q, body %s; want 303 to the provider", a.status, loc, a.body)
 	}
-	if b.cookie("fastapiusersoauthcsrf") == "" {
+	if b.cookie("__Host-fastapiusersoauthcsrf") == "" {
 		t.Fatalf("authorize?browser=1 set no CSRF cookie")
 	}
 	a = b.get(b.signIn(loc, "carol-1").String())
