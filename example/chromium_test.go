@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -56,4 +59,38 @@ func startChromium(t *testing.T, timeout time.Duration, width, height int) conte
 		t.Fatalf("%s did not start within 30 s", chromiumPath)
 	}
 	return bctx
+}
+
+// cspListener runs in every page before its own content (injected over the
+// DevTools protocol, so the page's policy does not apply to it) and records
+// every violation of the Content-Security-Policy in
+// window.__cspViolations.
+const cspListener = `window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", function (e) {
+  window.__cspViolations.push(e.effectiveDirective + " blocked " + e.blockedURI + " (" + e.sourceFile + ":" + e.lineNumber + ")");
+});`
+
+// watchTab makes the tab of ctx report its console errors and warnings and
+// its uncaught exceptions to add, and record its pages' CSP violations
+// (cspListener).
+func watchTab(t *testing.T, ctx context.Context, add func(string)) {
+	t.Helper()
+	go func() {
+		for m, err := range chromedp.Console(ctx) {
+			if err != nil {
+				return
+			}
+			if m.Type == chromedp.ConsoleError || m.Type == chromedp.ConsoleWarning || m.IsException() {
+				add(fmt.Sprintf("%s: %s (%s)", m.Type, m.Text, m.URL))
+			}
+		}
+	}()
+	listen, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := chromedp.Do(listen, chromedp.Func(func(ctx context.Context, tgt *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tgt, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: cspListener})
+		return err
+	})); err != nil {
+		t.Fatalf("add the CSP listener: %v", err)
+	}
 }

@@ -25,14 +25,6 @@ import (
 	"github.com/ginusers/kit/ginusers/mail/smtptest"
 )
 
-// consoleCSPListener runs in every page before its own content (injected
-// over the DevTools protocol, so the page's policy does not apply to it) and
-// records every violation of the Content-Security-Policy.
-const consoleCSPListener = `window.__cspViolations = [];
-document.addEventListener("securitypolicyviolation", function (e) {
-  window.__cspViolations.push(e.effectiveDirective + " blocked " + e.blockedURI);
-});`
-
 // consoleTab is the browser tab of TestConsoleBrowser, with what it saw.
 type consoleTab struct {
 	t     *testing.T
@@ -103,22 +95,11 @@ func newConsoleTab(t *testing.T) *consoleTab {
 	if err := chromedp.Listen(bctx, b.event); err != nil {
 		t.Fatal(err)
 	}
-	go func() {
-		for m, err := range chromedp.Console(bctx) {
-			if err != nil {
-				return
-			}
-			if m.Type == chromedp.ConsoleError || m.Type == chromedp.ConsoleWarning || m.IsException() {
-				b.mu.Lock()
-				b.logs = append(b.logs, fmt.Sprintf("%s: %s (%s)", m.Type, m.Text, m.URL))
-				b.mu.Unlock()
-			}
-		}
-	}()
-	b.do("add the CSP listener", chromedp.Func(func(ctx context.Context, tgt *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tgt, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: consoleCSPListener})
-		return err
-	}))
+	watchTab(t, bctx, func(line string) {
+		b.mu.Lock()
+		b.logs = append(b.logs, line)
+		b.mu.Unlock()
+	})
 	return b
 }
 

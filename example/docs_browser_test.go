@@ -28,14 +28,6 @@ import (
 // TestAccountPagesInBrowser that of the reset page.
 const updateScreenshotsEnv = "GINUSERS_UPDATE_SCREENSHOTS"
 
-// cspListener runs in the page before its own scripts (injected over the
-// DevTools protocol, so the page's policy does not apply to it) and records
-// every violation of the Content-Security-Policy.
-const cspListener = `window.__cspViolations = [];
-document.addEventListener("securitypolicyviolation", function (e) {
-  window.__cspViolations.push(e.effectiveDirective + " blocked " + e.blockedURI + " (" + e.sourceFile + ":" + e.lineNumber + ")");
-});`
-
 // browserLog records what the page did: every request, every failed load,
 // every answer of 400 or more, and the console's warnings and errors.
 type browserLog struct {
@@ -98,24 +90,13 @@ func TestDocsBrowser(t *testing.T) {
 	if err := chromedp.Listen(bctx, log.event); err != nil {
 		t.Fatal(err)
 	}
-	go func() {
-		for m, err := range chromedp.Console(bctx) {
-			if err != nil {
-				return
-			}
-			if m.Type == chromedp.ConsoleError || m.Type == chromedp.ConsoleWarning || m.IsException() {
-				log.mu.Lock()
-				log.console = append(log.console, fmt.Sprintf("%s: %s (%s)", m.Type, m.Text, m.URL))
-				log.mu.Unlock()
-			}
-		}
-	}()
+	watchTab(t, bctx, func(line string) {
+		log.mu.Lock()
+		log.console = append(log.console, line)
+		log.mu.Unlock()
+	})
 
 	b := &browser{t: t, ctx: bctx, log: &log, shots: t.TempDir()}
-	b.do("add the CSP listener", chromedp.Func(func(ctx context.Context, tgt *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tgt, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: cspListener})
-		return err
-	}))
 
 	const op = "#operations-users-users_current_user"    // tag users, operationId users_current_user
 	const live = op + " .live-responses-table .response" // not the documented answers' table
