@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ginusers/kit/e2e/internal/e2etest"
 	"github.com/ginusers/kit/ginusers"
 )
 
@@ -255,7 +256,7 @@ func TestConcurrentDemotionsAlwaysLeaveASuperuser(t *testing.T) {
 				results[i] = x.b.postQuiet("/users/" + x.target + "/demote")
 			}()
 		}
-		waitGroup(t, &wg, raceTimeout, fmt.Sprintf("round %d", round))
+		e2etest.WaitGroup(t, &wg, raceTimeout, fmt.Sprintf("round %d", round))
 		outcomes[fmt.Sprint(results)]++
 		n, err := e.m.CountUsers(t.Context(), ginusers.UserQuery{Active: &yes, Superuser: &yes})
 		if err != nil {

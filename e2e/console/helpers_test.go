@@ -20,6 +20,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
+	"github.com/ginusers/kit/e2e/internal/e2etest"
 	"github.com/ginusers/kit/ginusers"
 	"github.com/ginusers/kit/ginusers/console"
 	"github.com/ginusers/kit/ginusers/storetest"
@@ -127,26 +128,12 @@ type env struct {
 	hasher   *storetest.CountingHasher
 	audit    *syncBuffer
 	hooks    *hookLog
-	clockMu  sync.Mutex
-	now      time.Time
-}
-
-func (e *env) clock() time.Time {
-	e.clockMu.Lock()
-	defer e.clockMu.Unlock()
-	return e.now
-}
-
-// advance moves the console's clock.
-func (e *env) advance(d time.Duration) {
-	e.clockMu.Lock()
-	defer e.clockMu.Unlock()
-	e.now = e.now.Add(d)
+	clock    *e2etest.Clock // the console's
 }
 
 func newEnv(t *testing.T, opts ...console.Option) *env {
 	t.Helper()
-	e := &env{t: t, hasher: storetest.NewCountingHasher(), audit: &syncBuffer{}, hooks: &hookLog{resets: map[string]string{}}, now: time.Now()}
+	e := &env{t: t, hasher: storetest.NewCountingHasher(), audit: &syncBuffer{}, hooks: &hookLog{resets: map[string]string{}}, clock: e2etest.NewClock(time.Now())}
 	db := mongotest.Database(t)
 	e.store = mongostore.New[Profile](db.Collection("users"))
 	if err := e.store.EnsureIndexes(t.Context()); err != nil {
@@ -196,7 +183,7 @@ func newEnv(t *testing.T, opts ...console.Option) *env {
 		console.WithSessionStore(e.sessions),
 		console.WithAuditLogger(slog.New(slog.NewTextHandler(e.audit, nil))),
 		console.WithLogger(slog.New(slog.DiscardHandler)),
-		console.WithClock(e.clock),
+		console.WithClock(e.clock.Now),
 	}, opts...)
 	if err := console.Mount(engine.Group("/admin"), m, all...); err != nil {
 		t.Fatalf("Mount() error = %v", err)
@@ -399,21 +386,5 @@ func wantSignIn(t *testing.T, what string, p *page) {
 	t.Helper()
 	if p.status != http.StatusSeeOther || !strings.Contains(p.location(), "/admin/signin") {
 		t.Fatalf("%s = %d to %q, want 303 to the sign-in page\n%s", what, p.status, p.location(), p.body)
-	}
-}
-
-// waitGroup waits for wg, at most d, and fails the test naming what it
-// waited for when wg is not done by then.
-func waitGroup(t *testing.T, wg *sync.WaitGroup, d time.Duration, what string) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() {
-		wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-time.After(d):
-		t.Fatalf("%s: still running after %v", what, d)
 	}
 }

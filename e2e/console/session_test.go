@@ -348,9 +348,9 @@ func TestSessionIdleAndAbsoluteTimeouts(t *testing.T) {
 	t.Run("idle", func(t *testing.T) {
 		b := e.browser()
 		b.signIn(adminEmail, adminPassword)
-		e.advance(29 * time.Minute)
+		e.clock.Advance(29 * time.Minute)
 		wantStatus(t, "GET /users after 29 min", b.get("/users"), 200)
-		e.advance(31 * time.Minute)
+		e.clock.Advance(31 * time.Minute)
 		wantSignIn(t, "GET /users after 31 idle min", b.get("/users"))
 	})
 
@@ -360,12 +360,12 @@ func TestSessionIdleAndAbsoluteTimeouts(t *testing.T) {
 		b.get("/users/" + target.ID)
 		formToken := b.csrf
 		first := b.cookie(sessionCookie).Value
-		e.advance(10 * time.Minute)
+		e.clock.Advance(10 * time.Minute)
 		wantStatus(t, "GET /users after 10 min", b.get("/users"), 200)
 		if b.cookie(sessionCookie).Value != first {
 			t.Fatal("the token rotated with more than half the idle time left")
 		}
-		e.advance(10 * time.Minute) // 10 min left of 30: rotate
+		e.clock.Advance(10 * time.Minute) // 10 min left of 30: rotate
 		wantStatus(t, "GET /users after 20 min", b.get("/users"), 200)
 		second := b.cookie(sessionCookie).Value
 		if second == first {
@@ -377,7 +377,7 @@ func TestSessionIdleAndAbsoluteTimeouts(t *testing.T) {
 		old.c.Jar.SetCookies(u, []*http.Cookie{{Name: sessionCookie, Value: first, Path: "/", Secure: true}})
 		wantSignIn(t, "GET /users with the rotated-out cookie", old.get("/users"))
 		// A form opened before the rotation still posts.
-		e.advance(25 * time.Minute) // 45 min after sign-in, 25 after the rotation
+		e.clock.Advance(25 * time.Minute) // 45 min after sign-in, 25 after the rotation
 		p := b.do(http.MethodPost, "/users/"+target.ID+"/verify", url.Values{"csrf": {formToken}}, nil)
 		wantStatus(t, "POST a form opened before the rotation", p, http.StatusSeeOther)
 	})
@@ -386,7 +386,7 @@ func TestSessionIdleAndAbsoluteTimeouts(t *testing.T) {
 		b := e.browser()
 		b.signIn(adminEmail, adminPassword)
 		for i := range 11 { // every 11 minutes for 2 h 1 min
-			e.advance(11 * time.Minute)
+			e.clock.Advance(11 * time.Minute)
 			p := b.get("/users")
 			if i < 10 {
 				wantStatus(t, "GET /users while active", p, 200)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ginusers/kit/e2e/internal/e2etest"
 	"github.com/ginusers/kit/ginusers"
 	"github.com/ginusers/kit/ginusers/storetest"
 )
@@ -57,7 +58,7 @@ func TestHashingIsBounded(t *testing.T) {
 			a.req("POST", "/auth/jwt/login", form(user, "guinevere"))
 		})
 	}
-	waitGroup(t, &wg, raceTimeout, "16 concurrent logins with 2 hashing slots")
+	e2etest.WaitGroup(t, &wg, raceTimeout, "16 concurrent logins with 2 hashing slots")
 	if got := h.max.Load(); got > 2 || got < 1 {
 		t.Fatalf("concurrent hash calls peaked at %d, want at most 2", got)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/ginusers/kit/e2e/internal/e2etest"
 	"github.com/ginusers/kit/ginusers"
 	"github.com/ginusers/kit/mongostore"
 )
@@ -49,7 +50,7 @@ func raceInstances(t *testing.T, apps []*app, n int, send func(a *app, i int) re
 		})
 	}
 	close(start)
-	waitGroup(t, &wg, raceTimeout, fmt.Sprintf("%d concurrent requests on %d instances", n, len(apps)))
+	e2etest.WaitGroup(t, &wg, raceTimeout, fmt.Sprintf("%d concurrent requests on %d instances", n, len(apps)))
 	return out
 }
 

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ginusers/kit/e2e/internal/e2etest"
 )
 
 // TestSuperuserDecisionSurvivesSelfPatchFlood reproduces the lost update of
@@ -51,7 +53,7 @@ func TestSuperuserDecisionSurvivesSelfPatchFlood(t *testing.T) {
 				r := a.req("PATCH", "/users/"+u.ID, tc.change, bearer(admin)...)
 				time.Sleep(30 * time.Millisecond)
 				close(stop)
-				waitGroup(t, &wg, raceTimeout, "the PATCH /users/me flood")
+				e2etest.WaitGroup(t, &wg, raceTimeout, "the PATCH /users/me flood")
 				wantStatus(t, r, http.StatusOK)
 				if got := a.stored(u.ID); !tc.check(got) {
 					t.Fatalf("round %d: stored user after the superuser's %v = active %v, superuser %v; the change was lost",

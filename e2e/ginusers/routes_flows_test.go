@@ -9,6 +9,7 @@ import (
 
 	"github.com/lestrrat-go/jwx/v3/jwa"
 
+	"github.com/ginusers/kit/e2e/internal/e2etest"
 	"github.com/ginusers/kit/ginusers"
 )
 
@@ -241,7 +242,7 @@ func TestResetTokenConcurrentUse(t *testing.T) {
 	for i := range n {
 		wg.Go(func() { codes[i] = a.resetPassword(tok, "parallel-password").Code })
 	}
-	waitGroup(t, &wg, raceTimeout, "10 concurrent resets with one token")
+	e2etest.WaitGroup(t, &wg, raceTimeout, "10 concurrent resets with one token")
 	ok := 0
 	for _, c := range codes {
 		if c == 200 {

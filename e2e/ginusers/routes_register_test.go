@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/ginusers/kit/e2e/internal/e2etest"
 )
 
 func TestRegister(t *testing.T) {
@@ -113,7 +115,7 @@ func TestRegisterRaceGivesOneUser(t *testing.T) {
 			codes[i] = a.req("POST", "/auth/register", map[string]any{"email": email, "password": "guinevere"})
 		})
 	}
-	waitGroup(t, &wg, raceTimeout, "20 concurrent registrations of one address")
+	e2etest.WaitGroup(t, &wg, raceTimeout, "20 concurrent registrations of one address")
 	created := 0
 	for _, r := range codes {
 		switch {

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ginusers/kit/e2e/internal/e2etest"
 	"github.com/ginusers/kit/ginusers"
 )
 
@@ -169,7 +170,7 @@ func TestEmailChangeRace(t *testing.T) {
 			results[i] = a.req("PATCH", "/users/me", map[string]any{"email": "grail@camelot.bt"}, bearer(tokens[i])...)
 		})
 	}
-	waitGroup(t, &wg, raceTimeout, "20 concurrent changes to one address")
+	e2etest.WaitGroup(t, &wg, raceTimeout, "20 concurrent changes to one address")
 	ok := 0
 	for _, r := range results {
 		switch {

@@ -229,8 +229,8 @@ func TestStateFailures(t *testing.T) {
 		{"an expired state", func(t *testing.T) answer {
 			b := e.browser()
 			cb := b.signIn(b.authorize("/auth/oidc/authorize"), "eve-1")
-			e.advance(11 * time.Minute)
-			defer e.advance(-11 * time.Minute)
+			e.clock.Advance(11 * time.Minute)
+			defer e.clock.Advance(-11 * time.Minute)
 			return b.get(cb.String())
 		}, 400, "ACCESS_TOKEN_ALREADY_EXPIRED"},
 		{"no CSRF cookie", func(t *testing.T) answer {

@@ -18,6 +18,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
+	"github.com/ginusers/kit/e2e/internal/e2etest"
 	"github.com/ginusers/kit/ginusers"
 	"github.com/ginusers/kit/ginusers/storetest"
 	"github.com/ginusers/kit/mongostore"
@@ -60,7 +61,7 @@ type env struct {
 	doc    *spec // checks every answer of the app against its OpenAPI document
 
 	mu         sync.Mutex
-	now        time.Time
+	clock      *e2etest.Clock
 	registered []string // after-register hooks, by e-mail
 	logins     []string
 	updates    []ginusers.Changes
@@ -79,7 +80,7 @@ func newEnv(t *testing.T, eo envOption) *env {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	t.Cleanup(cancel)
-	e := &env{t: t, ctx: ctx, now: time.Now()}
+	e := &env{t: t, ctx: ctx, clock: e2etest.NewClock(time.Now())}
 	e.op = oidctest.Start(t)
 	e.engine = gin.New()
 	ginusers.ConfigureEngine(e.engine)
@@ -112,7 +113,7 @@ func newEnv(t *testing.T, eo envOption) *env {
 		ginusers.WithPasswordHasher(storetest.NewCountingHasher()),
 		ginusers.WithLogger(discard),
 		ginusers.WithOAuthTokenKey(tokenKey),
-		ginusers.WithClock(e.clock),
+		ginusers.WithClock(e.clock.Now),
 		ginusers.OnAfterRegister(func(_ context.Context, u *ginusers.User[Fields]) error {
 			e.mu.Lock()
 			defer e.mu.Unlock()
@@ -166,18 +167,6 @@ func newEnv(t *testing.T, eo envOption) *env {
 	}
 	e.doc = e.spec()
 	return e
-}
-
-func (e *env) clock() time.Time {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.now
-}
-
-func (e *env) advance(d time.Duration) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.now = e.now.Add(d)
 }
 
 func (e *env) hooks() (registered, logins []string, updates []ginusers.Changes) {

@@ -6,19 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ginusers/kit/e2e/internal/e2etest"
 	"github.com/ginusers/kit/ginusers"
 )
-
-func waitAll(t *testing.T, wg *sync.WaitGroup) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(60 * time.Second):
-		t.Fatal("racing sign-ins still running after 60 s")
-	}
-}
 
 // TestRacingFirstSignIns: ten first sign-ins of one provider account at
 // once (two tabs, a double click) make one user, registered once, and all
@@ -42,7 +32,7 @@ func TestRacingFirstSignIns(t *testing.T) {
 		})
 	}
 	close(start)
-	waitAll(t, &wg)
+	e2etest.WaitGroup(t, &wg, 60*time.Second, "racing sign-ins")
 	for i := range n {
 		if errs[i] != nil || ids[i] != ids[0] {
 			t.Fatalf("racing sign-in %d = user %q, %v; want every one to succeed as user %q", i, ids[i], errs[i], ids[0])
@@ -77,7 +67,7 @@ func TestRacingAssociations(t *testing.T) {
 		})
 	}
 	close(start)
-	waitAll(t, &wg)
+	e2etest.WaitGroup(t, &wg, 60*time.Second, "racing sign-ins")
 	won := 0
 	for i, err := range errs {
 		switch {
